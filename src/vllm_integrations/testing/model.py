@@ -1,0 +1,95 @@
+"""Build the scripted tiny model once, and cache it by a hash of everything that shapes it.
+
+Training needs torch, which lives in the vLLM server's environment, so a build runs there as
+``python -m vllm_integrations.testing.model --out DIR``. The cache sits outside git.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from vllm_integrations.testing import training
+from vllm_integrations.testing.script import fingerprint_data
+from vllm_integrations.testing.tokenizer import QWEN2_SPLIT, VOCAB_SIZE, chat_template
+
+_COMPLETE_MARKER = "BUILD_COMPLETE"
+
+
+def fingerprint() -> str:
+    """Hash of the scripts, template, tokenizer and training settings: a change rebuilds."""
+    settings = {
+        name: getattr(training, name)
+        for name in dir(training)
+        if name.isupper() and isinstance(getattr(training, name), int | float)
+    }
+    data = {
+        "scripts": fingerprint_data(),
+        "template": chat_template(),
+        "tokenizer": [VOCAB_SIZE, QWEN2_SPLIT],
+        "training": settings,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def cache_root() -> Path:
+    """``$VLLM_INTEGRATIONS_CACHE``, else ``$XDG_CACHE_HOME/vllm-integrations``, else ~/.cache."""
+    explicit = os.environ.get("VLLM_INTEGRATIONS_CACHE")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "vllm-integrations"
+
+
+def model_dir() -> Path:
+    """Where the model for the current scripts lives (or will, once built)."""
+    return cache_root() / f"tiny-model-{fingerprint()[:16]}"
+
+
+def ensure_model(python: str | None = None) -> Path:
+    """The cached model directory, built first if needed with ``python`` (torch required)."""
+    target = model_dir()
+    if (target / _COMPLETE_MARKER).exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=target.parent))
+    try:
+        interpreter = python or os.environ.get("VLLM_SERVER_PYTHON") or sys.executable
+        command = [interpreter, "-m", "vllm_integrations.testing.model", "--out", str(staging)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"building the tiny model failed ({' '.join(command)}):\n{result.stderr[-4000:]}"
+            )
+        (staging / _COMPLETE_MARKER).write_text(fingerprint())
+        try:
+            staging.rename(target)
+        except OSError:  # another process finished the same build first: keep theirs
+            if not (target / _COMPLETE_MARKER).exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Build the scripted tiny model.")
+    parser.add_argument("--out", type=Path, help="empty directory to build into (default: cache)")
+    args = parser.parse_args()
+    if args.out is None:
+        print(ensure_model())
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    training.build_model(args.out, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()

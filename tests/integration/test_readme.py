@@ -1,0 +1,38 @@
+"""Every Python example in the README runs, against the real test servers where it needs one."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parents[2] / "README.md"
+EXAMPLES = re.findall(r"```python\n(.*?)```", README.read_text("utf-8"), re.DOTALL)
+
+
+@pytest.mark.parametrize("code", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
+def test_readme_example_runs(
+    code: str,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    vllm_server_python: str,
+) -> None:
+    monkeypatch.setenv("VLLM_SERVER_PYTHON", vllm_server_python)
+    namespace: dict[str, object] = {"__name__": "readme_example"}
+    exec(compile(code, str(README), "exec"), namespace)
+    tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
+    for test in tests:  # a pytest example: run it with the fixtures it asks for
+        test(**{name: request.getfixturevalue(name) for name in inspect.signature(test).parameters})
+    printed = capsys.readouterr().out
+    assert tests or printed, "an example must either define tests or print its result"
+    if "LocalVLLMServer(" in code:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1\n", printed)
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    first_block = README.read_text("utf-8").split("```")[1]
+    assert "make demo" in first_block
+    assert "make test" in first_block
