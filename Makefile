@@ -31,8 +31,8 @@ $(VENV)/.installed: pyproject.toml
 $(SERVER_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(SERVER_VENV)
 	$(SERVER_VENV)/bin/pip install $(PIP_QUIET) -e '.[server-cpu]'
-	# PyPI's torchvision/torchaudio beside the CPU torch break `import transformers.modeling_utils`
-	# ("operator torchvision::nms does not exist"); a text-only model needs none of them.
+# PyPI's torchvision/torchaudio beside the CPU torch break `import transformers.modeling_utils`
+# ("operator torchvision::nms does not exist"); a text-only model needs none of them.
 	$(SERVER_VENV)/bin/pip uninstall $(PIP_QUIET) --yes torchvision torchaudio torchcodec
 	touch $@
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openai
 
-from vllm_integrations.server import LocalVLLMServer
+from vllm_integrations.server import LocalVLLMServer, Protocol
 from vllm_integrations.testing import SERVED_MODEL_NAME, ensure_model, script, tiny_model_server
 from vllm_integrations.testing.raw_grpc import stream_chat
 
@@ -71,7 +71,8 @@ def main() -> None:
         if not (args.http_url and args.grpc_url):
             print("Building the tiny model (cached after the first run)...", flush=True)
             model = ensure_model()
-            servers = [tiny_model_server(p, model) for p in ("http", "grpc")]
+            protocols: tuple[Protocol, ...] = ("http", "grpc")
+            servers = [tiny_model_server(protocol, model) for protocol in protocols]
             print("Starting vLLM over HTTP and over gRPC (about a minute on a CPU)...", flush=True)
             with ThreadPoolExecutor(len(servers)) as pool:
                 started = list(pool.map(lambda s: stack.enter_context(s), servers))
