@@ -1,0 +1,1 @@
+"""Transports turn neutral requests into neutral replies and deltas, one per vLLM front door."""
