@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, cast
 
 from openai.types.chat import ChatCompletionMessageParam
@@ -86,6 +87,7 @@ class Script:
     tool_calls: tuple[ToolCall, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     tags: frozenset[str] = field(default_factory=frozenset)
+    raw_tools: tuple[dict[str, Any], ...] = ()  # tools in one exact spelling, as recorded
 
     @property
     def thinking(self) -> bool:
@@ -95,7 +97,14 @@ class Script:
         """A fresh copy of the prompt messages (OpenAI chat format), safe to mutate."""
         return cast(list[ChatCompletionMessageParam], copy.deepcopy(list(self.messages)))
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """The tool spellings the model is trained on for this script."""
+        return TOOL_SPELLINGS if self.tools else ("openai",)
+
     def openai_tools(self, spelling: str = "openai") -> list[dict[str, Any]]:
+        if self.raw_tools:
+            return copy.deepcopy(list(self.raw_tools))
         return [tool.spelled(spelling) for tool in self.tools]
 
     def chat_template_kwargs(self) -> dict[str, Any]:
@@ -204,7 +213,56 @@ _TOOLS = (
     ),
 )
 
+
+def _with_reasoning_in_history(script: Script, reasoning: str) -> Script:
+    """The same conversation with the assistant's earlier reasoning sent back, as clients do."""
+    messages = [dict(m) for m in script.messages]
+    for message in messages:
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            message["reasoning"] = reasoning
+    return Script(
+        f"{script.name}_after_reasoning",
+        tuple(messages),
+        content=script.content,
+        reasoning=script.reasoning,
+        tool_calls=script.tool_calls,
+        tools=script.tools,
+        tags=script.tags,
+        raw_tools=script.raw_tools,
+    )
+
+
 _FALLBACK_REASONING = "Let me answer briefly."
+_TOOL_REASONING = "I will use a tool."
+
+
+def _langchain_suite() -> tuple[Script, ...]:
+    """What LangChain's standard integration suite asks, answered as a capable model would.
+
+    The prompts were recorded from langchain-tests' ChatModelIntegrationTests as ChatVLLM sends
+    them; replying to them is what lets the suite run against this model.
+    """
+    text = resources.files(__package__).joinpath("langchain_suite.json").read_text("utf-8")
+    scripts = []
+    for i, entry in enumerate(json.loads(text)):
+        calls = tuple(ToolCall(c["name"], c["arguments"]) for c in entry.get("tool_calls", ()))
+        base = Script(
+            f"lc_{i:02d}",
+            tuple(entry["messages"]),
+            content=entry.get("content", ""),
+            reasoning=_TOOL_REASONING if calls else _FALLBACK_REASONING,
+            tool_calls=calls,
+            tags=frozenset({"langchain_suite"}),
+            raw_tools=tuple(entry.get("tools", ())),
+        )
+        scripts.append(base)
+        if any(m["role"] == "tool" for m in base.messages) and entry["test"].startswith(
+            "test_agent_loop"
+        ):
+            scripts.append(_with_reasoning_in_history(base, _TOOL_REASONING))
+    return tuple(scripts)
+
+
 _FALLBACK_ANSWER = "Here is a short answer."
 _FALLBACK_PROMPTS = (
     "Hi",
@@ -219,6 +277,26 @@ _FALLBACK_PROMPTS = (
     "Translate 'cat' into Spanish.",
     "What is 2 + 2?",
     "Tell me a joke.",
+    "Is it sunny?",
+    "Give me a code.",
+    "Pick one.",
+    "Which one?",
+    "Code?",
+    "Yes or no?",
+    "What color is grass?",
+    "Name a fruit.",
+    "Who wrote Hamlet?",
+    "How far is the moon?",
+    "Recommend a book.",
+    "What time is it?",
+    "Describe the ocean in one sentence.",
+    "Is water wet?",
+    "Spell the word cat.",
+    "List three animals.",
+    "Can you help me?",
+    "What is your name?",
+    "Where do penguins live?",
+    "Give me a random word.",
 )
 
 
@@ -252,8 +330,10 @@ def _fallbacks() -> tuple[Script, ...]:
 SCRIPTS: tuple[Script, ...] = (
     *_PLAIN,
     *_TOOLS,
+    _with_reasoning_in_history(_TOOLS[2], _TOOLS[0].reasoning or ""),
     *(_no_thinking(s) for s in _PLAIN),
     *_fallbacks(),
+    *_langchain_suite(),
 )
 """Every scripted conversation, by design reproduced exactly at temperature 0."""
 
@@ -269,6 +349,6 @@ def script(name: str) -> Script:
 def fingerprint_data() -> list[Any]:
     """Everything about the scripts that changes the trained model, as plain JSON data."""
     return [
-        [s.name, s.messages, s.completion(), [t.spelled("openai") for t in s.tools]]
+        [s.name, s.messages, s.completion(), [s.openai_tools(sp) for sp in s.spellings]]
         for s in SCRIPTS
     ]

@@ -7,12 +7,13 @@ in vLLM's CPU kernels cannot flip a greedy choice.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vllm_integrations.testing.script import SCRIPTS, TOOL_SPELLINGS, Script
+from vllm_integrations.testing.script import SCRIPTS, Script
 from vllm_integrations.testing.tokenizer import IM_END, build_tokenizer
 
 SEED = 1234
@@ -39,15 +40,37 @@ def render_examples(tokenizer: Any) -> list[Example]:
     """Every script as token IDs, rendered with the tokenizer's own template, as vLLM does."""
     examples = []
     for script in SCRIPTS:
-        spellings = TOOL_SPELLINGS if script.tools else ("openai",)
-        for spelling in spellings:
+        for spelling in script.spellings:
             examples.append(_example(tokenizer, script, spelling))
     return examples
 
 
+def vllm_view(messages: list[Any]) -> list[dict[str, Any]]:
+    """Messages as vLLM hands them to the chat template: text parts joined with newlines, tool
+    call arguments parsed from their JSON text."""
+    viewed = []
+    for message in messages:
+        message = dict(message)
+        content = message.get("content")
+        if isinstance(content, list):
+            message["content"] = "\n".join(p["text"] for p in content if p.get("type") == "text")
+        calls = message.get("tool_calls")
+        if calls:
+            message["tool_calls"] = [_parsed_call(call) for call in calls]
+        viewed.append(message)
+    return viewed
+
+
+def _parsed_call(call: dict[str, Any]) -> dict[str, Any]:
+    function = dict(call["function"])
+    if isinstance(function.get("arguments"), str):
+        function["arguments"] = json.loads(function["arguments"])
+    return {**call, "function": function}
+
+
 def _example(tokenizer: Any, script: Script, spelling: str) -> Example:
     prompt = tokenizer.apply_chat_template(
-        script.chat_messages(),
+        vllm_view(script.chat_messages()),
         tools=script.openai_tools(spelling) or None,
         add_generation_prompt=True,
         tokenize=False,
