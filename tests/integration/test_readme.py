@@ -21,6 +21,8 @@ def test_readme_example_runs(
     vllm_server_python: str,
 ) -> None:
     monkeypatch.setenv("VLLM_SERVER_PYTHON", vllm_server_python)
+    if "ChatVLLM" in code:
+        monkeypatch.setenv("VLLM_BASE_URL", request.getfixturevalue("vllm_http_base_url"))
     namespace: dict[str, object] = {"__name__": "readme_example"}
     exec(compile(code, str(README), "exec"), namespace)
     tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
@@ -28,8 +30,19 @@ def test_readme_example_runs(
         test(**{name: request.getfixturevalue(name) for name in inspect.signature(test).parameters})
     printed = capsys.readouterr().out
     assert tests or printed, "an example must either define tests or print its result"
-    if "LocalVLLMServer(" in code:
-        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1\n", printed)
+    for marker, expected in EXPECTED_OUTPUT.items():
+        if marker in code:
+            assert re.search(expected, printed), (marker, printed)
+
+
+EXPECTED_OUTPUT = {
+    "LocalVLLMServer(": r"^http://127\.0\.0\.1:\d+/v1\n$",
+    "chat.stream(": r"^The user asks for the capital of France\. That is Paris\.The capital of "
+    r"France is Paris\.\nThe capital of France is Paris\.\n$",
+    "bind_tools(": r"\('get_weather', \{'city': 'Paris'\}\), \('get_time', \{'city': 'Tokyo'\}\)",
+    "with_structured_output(": r"^setup='.+' punchline='.+'\n[A-Z]{3}-\d{2}\n(yes|no)\n"
+    r"(hello|goodbye)\n$",
+}
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -11,6 +11,8 @@ import psutil
 import pytest
 
 from vllm_integrations import ServerStartError
+from vllm_integrations.errors import AuthenticationError
+from vllm_integrations.langchain import ChatVLLM
 from vllm_integrations.server import LocalVLLMServer
 from vllm_integrations.testing import SERVED_MODEL_NAME, tiny_model_server
 
@@ -28,15 +30,24 @@ def _alive(pids: list[int]) -> list[int]:
     return alive
 
 
-def test_explicit_start_and_stop_leave_no_process(
+def test_keyed_server_checks_keys_and_stops_without_leftovers(
     vllm_tiny_model: Path, vllm_server_python: str
 ) -> None:
-    server = tiny_model_server("http", vllm_tiny_model, python=vllm_server_python)
+    server = tiny_model_server(
+        "http", vllm_tiny_model, python=vllm_server_python, api_key="the-right-key"
+    )
     server.start()
     try:
         assert server.running
-        models = httpx.get(f"{server.base_url}/models").json()
+        headers = {"Authorization": "Bearer the-right-key"}
+        models = httpx.get(f"{server.base_url}/models", headers=headers).json()
         assert [m["id"] for m in models["data"]] == [SERVED_MODEL_NAME]
+        keyed = ChatVLLM(base_url=server.base_url, api_key="the-right-key", temperature=0)
+        assert keyed.invoke("What is the capital of France?").content
+        with pytest.raises(AuthenticationError):
+            ChatVLLM(base_url=server.base_url, api_key="wrong", model=SERVED_MODEL_NAME).invoke(
+                "Hi"
+            )
         assert server.pid is not None
         tree = [server.pid, *(p.pid for p in psutil.Process(server.pid).children(recursive=True))]
         assert len(tree) >= 2  # the API server and at least one engine process
