@@ -136,3 +136,19 @@ def test_llm_rejects_unknown_keywords() -> None:
     with pytest.raises(TypeError, match="best_of"):
         llm._request("p", None, "m", {"best_of": 2})
     assert json.loads(json.dumps(llm._get_ls_params()))["ls_provider"] == "vllm"
+
+
+def test_streaming_several_choices_is_refused() -> None:
+    chat = ChatVLLM(model="m", base_url=URL)
+    with pytest.raises(ValueError, match="n > 1"):
+        chat._request([HumanMessage("hi")], None, "m", {"n": 2}, streaming=True)
+
+
+def test_two_structure_options_at_once_are_refused() -> None:
+    chat = ChatVLLM(model="m", base_url=URL)
+    with pytest.raises(ValueError, match="not both"):
+        _request(
+            chat,
+            structured_outputs={"regex": "a+"},
+            response_format={"type": "json_object"},
+        )

@@ -29,7 +29,7 @@ from vllm_integrations.langchain._base import (
     reject_unknown,
 )
 from vllm_integrations.structured import StructuredOutputs
-from vllm_integrations.types import ChatRequest
+from vllm_integrations.types import ChatReply, ChatRequest
 
 _CHAT_SAMPLING_FIELDS = (*SHARED_SAMPLING_FIELDS, "logprobs", "top_logprobs", "n")
 _REQUEST_OPTIONS = (
@@ -99,6 +99,8 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
         stop: list[str] | None,
         model: str,
         options: dict[str, Any],
+        *,
+        streaming: bool = False,
     ) -> ChatRequest:
         """The one place a request is built from settings and per-call options."""
         options = dict(options)
@@ -110,6 +112,8 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
         structured = _structured_option(options.pop("structured_outputs", None))
         response_format = options.pop("response_format", None)
         if response_format is not None:
+            if structured is not None:
+                raise ValueError("give structured_outputs or response_format, not both")
             structured = _structured.from_response_format(response_format)
         template_kwargs = {
             **(self.chat_template_kwargs or {}),
@@ -131,6 +135,8 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
             stream_usage=options.pop("stream_usage", self.stream_usage),
         )
         reject_unknown(options, type(self).__name__)
+        if streaming and (sampling.get("n") or 1) > 1:
+            raise ValueError("streaming gives one choice; use invoke or batch for n > 1")
         return request
 
     def _model_for(self, kwargs: dict[str, Any]) -> str:
@@ -168,7 +174,7 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        request = self._request(messages, stop, self._model_for(kwargs), kwargs)
+        request = self._request(messages, stop, self._model_for(kwargs), kwargs, streaming=True)
         tracker = _messages.StreamTracker()
         for delta in self.transport.stream_chat(request):
             chunk = tracker.chunk(delta)
@@ -186,7 +192,8 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        request = self._request(messages, stop, await self._amodel_for(kwargs), kwargs)
+        model = await self._amodel_for(kwargs)
+        request = self._request(messages, stop, model, kwargs, streaming=True)
         tracker = _messages.StreamTracker()
         async for delta in self.transport.astream_chat(request):
             chunk = tracker.chunk(delta)
@@ -252,16 +259,10 @@ def _structured_option(
     return StructuredOutputs.model_validate(value)
 
 
-def _chat_result(replies: list[Any]) -> ChatResult:
-    generations = [
-        ChatGeneration(
-            message=_messages.message_from_reply(reply),
-            generation_info={"finish_reason": reply.finish_reason},
-        )
-        for reply in replies
-    ]
-    usage = replies[0].usage if replies else None
-    llm_output = {"model_name": replies[0].info.model if replies else None}
-    if usage is not None:
-        llm_output["token_usage"] = _messages.usage_metadata(usage)
+def _chat_result(replies: list[ChatReply]) -> ChatResult:
+    """One generation per choice; usage and model also in llm_output, for token counters."""
+    generations = [ChatGeneration(message=_messages.message_from_reply(r)) for r in replies]
+    llm_output: dict[str, Any] = {"model_name": replies[0].info.model if replies else None}
+    if replies and replies[0].usage is not None:
+        llm_output["token_usage"] = _messages.usage_metadata(replies[0].usage)
     return ChatResult(generations=generations, llm_output=llm_output)
