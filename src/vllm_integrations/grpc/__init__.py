@@ -1,0 +1,1 @@
+"""Native gRPC backend for vLLM's token-ID-only server (smg ``vllm.grpc.engine`` API)."""
