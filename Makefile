@@ -8,12 +8,16 @@ SERVER_VENV := .venv-server
 export VLLM_SERVER_PYTHON := $(CURDIR)/$(SERVER_VENV)/bin/python
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: test demo check install clean
+.PHONY: test demo check install model clean
 
-test: install check
+test: install check model
 	$(VENV)/bin/pytest
 
-demo: install
+# The scripted tiny model for the tests and the demo: minutes to train once, then cached.
+model: $(SERVER_VENV)/.installed
+	$(VLLM_SERVER_PYTHON) -m vllm_integrations.testing.model
+
+demo: install model
 	$(VENV)/bin/python cookbook/demo.py
 
 check: $(VENV)/.installed

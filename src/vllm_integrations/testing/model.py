@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from vllm_integrations.settings import cache_root
 from vllm_integrations.testing import training
 from vllm_integrations.testing.script import fingerprint_data
 from vllm_integrations.testing.tokenizer import QWEN2_SPLIT, VOCAB_SIZE, chat_template
@@ -39,15 +40,6 @@ def fingerprint() -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def cache_root() -> Path:
-    """``$VLLM_INTEGRATIONS_CACHE``, else ``$XDG_CACHE_HOME/vllm-integrations``, else ~/.cache."""
-    explicit = os.environ.get("VLLM_INTEGRATIONS_CACHE")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(xdg) / "vllm-integrations"
-
-
 def model_dir() -> Path:
     """Where the model for the current scripts lives (or will, once built)."""
     return cache_root() / f"tiny-model-{fingerprint()[:16]}"
@@ -63,10 +55,11 @@ def ensure_model(python: str | None = None) -> Path:
     try:
         interpreter = python or os.environ.get("VLLM_SERVER_PYTHON") or sys.executable
         command = [interpreter, "-m", "vllm_integrations.testing.model", "--out", str(staging)]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        # The build's progress goes to stderr as it happens (a build takes minutes).
+        result = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(
-                f"building the tiny model failed ({' '.join(command)}):\n{result.stderr[-4000:]}"
+                f"building the tiny model failed ({' '.join(command)}): see its output above"
             )
         (staging / _COMPLETE_MARKER).write_text(fingerprint())
         try:
