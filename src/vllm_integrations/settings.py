@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -31,3 +32,12 @@ def transport_for(base_url: str) -> Transport:
             f"base_url must start with http://, https://, grpc:// or grpcs://, not {base_url!r}"
         )
     return _SCHEMES[scheme]
+
+
+def cache_root() -> Path:
+    """``$VLLM_INTEGRATIONS_CACHE``, else ``$XDG_CACHE_HOME/vllm-integrations``, else ~/.cache."""
+    explicit = os.environ.get("VLLM_INTEGRATIONS_CACHE")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "vllm-integrations"

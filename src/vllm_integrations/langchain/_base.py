@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from vllm_integrations.settings import default_api_key, default_base_url, transport_for
+from vllm_integrations.transports.grpc import GrpcTransport
 from vllm_integrations.transports.http import HttpTransport
 from vllm_integrations.transports.http_wire import deep_merge
 
@@ -71,12 +72,20 @@ class VLLMClientSettings(BaseModel):
     include_stop_str_in_output: bool | None = None
     skip_special_tokens: bool | None = None
 
+    tokenizer: str | None = None
+    """gRPC only: tokenizer path or hub id; default: the server's own tokenizer files."""
+    reasoning_parser: str | None = None
+    """gRPC only: vLLM's name of the reasoning parser (qwen3, deepseek_r1); default: the
+    parser the server's engine runs."""
+    tool_call_parser: str | None = "hermes"
+    """gRPC only: vLLM's name of the tool-call parser the client runs."""
+
     extra_body: dict[str, Any] | None = None
     """Raw keys for the request body, deep-merged with per-call ``extra_body`` (per call wins)."""
     stream_usage: bool = True
     """Ask for token usage when streaming (``stream_options.include_usage``)."""
 
-    _transport: HttpTransport | None = PrivateAttr(default=None)
+    _transport: HttpTransport | GrpcTransport | None = PrivateAttr(default=None)
     _served_model: str | None = PrivateAttr(default=None)
 
     @classmethod
@@ -93,13 +102,18 @@ class VLLMClientSettings(BaseModel):
         return {"model_name": self.model_name, "base_url": self.base_url}
 
     @property
-    def transport(self) -> HttpTransport:
+    def transport(self) -> HttpTransport | GrpcTransport:
+        """The transport the base URL's scheme names, made on first use."""
+        if self._transport is None and transport_for(self.base_url) == "grpc":
+            self._transport = GrpcTransport(
+                self.base_url,
+                timeout=self.timeout,
+                tokenizer=self.tokenizer,
+                reasoning_parser=self.reasoning_parser,
+                tool_call_parser=self.tool_call_parser,
+                metadata=self.default_headers,
+            )
         if self._transport is None:
-            if transport_for(self.base_url) == "grpc":
-                raise NotImplementedError(
-                    "grpc:// base URLs need the native gRPC transport, which is not in this "
-                    "release yet; use the server's http:// URL"
-                )
             self._transport = HttpTransport(
                 self.base_url,
                 self.api_key.get_secret_value(),

@@ -78,6 +78,11 @@ class ReasoningParser:
         raise NotImplementedError
 
     @property
+    def in_reasoning(self) -> bool:
+        """Whether text fed now counts as reasoning (for counting reasoning tokens)."""
+        return self._states[self._state].reasoning
+
+    @property
     def longest_tag(self) -> int:
         """The longest tag any state reacts to: the holdback is always shorter than this."""
         return max(state.longest for state in self._states.values())

@@ -7,12 +7,12 @@ in vLLM's CPU kernels cannot flip a greedy choice.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vllm_integrations.grpc.templates import vllm_view
 from vllm_integrations.testing.script import SCRIPTS, Script
 from vllm_integrations.testing.tokenizer import IM_END, build_tokenizer
 
@@ -43,29 +43,6 @@ def render_examples(tokenizer: Any) -> list[Example]:
         for spelling in script.spellings:
             examples.append(_example(tokenizer, script, spelling))
     return examples
-
-
-def vllm_view(messages: list[Any]) -> list[dict[str, Any]]:
-    """Messages as vLLM hands them to the chat template: text parts joined with newlines, tool
-    call arguments parsed from their JSON text."""
-    viewed = []
-    for message in messages:
-        message = dict(message)
-        content = message.get("content")
-        if isinstance(content, list):
-            message["content"] = "\n".join(p["text"] for p in content if p.get("type") == "text")
-        calls = message.get("tool_calls")
-        if calls:
-            message["tool_calls"] = [_parsed_call(call) for call in calls]
-        viewed.append(message)
-    return viewed
-
-
-def _parsed_call(call: dict[str, Any]) -> dict[str, Any]:
-    function = dict(call["function"])
-    if isinstance(function.get("arguments"), str):
-        function["arguments"] = json.loads(function["arguments"])
-    return {**call, "function": function}
 
 
 def _example(tokenizer: Any, script: Script, spelling: str) -> Example:

@@ -1,0 +1,364 @@
+"""vLLM's native gRPC API (``vllm serve --grpc``) as a transport: the same neutral requests,
+deltas and replies as the HTTP transport, with the template, tokenizer, decoding and parsers
+run here because the server deals in token IDs only. Sync over ``grpc``, async over
+``grpc.aio``; leaving a stream early cancels the call, which aborts the request on the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from vllm_integrations.errors import NotFoundError
+from vllm_integrations.grpc import wire
+from vllm_integrations.grpc.templates import render_chat
+from vllm_integrations.settings import cache_root
+from vllm_integrations.transports.grpc_session import ChatSession, ModelSetup
+from vllm_integrations.types import (
+    ChatDelta,
+    ChatReply,
+    ChatRequest,
+    CompletionDelta,
+    CompletionReply,
+    CompletionRequest,
+    ModelCard,
+    ResponseInfo,
+)
+
+
+class GrpcTransport:
+    """One vLLM gRPC server. ``tokenizer`` is a local path or hub id; by default the server's
+    own tokenizer files are fetched once (GetTokenizer) and cached. ``reasoning_parser``
+    defaults to the one the server's engine runs."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float | None = None,
+        tokenizer: str | None = None,
+        reasoning_parser: str | None = None,
+        tool_call_parser: str | None = "hermes",
+        metadata: Mapping[str, str] | None = None,
+        root_certificates: bytes | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        self.base_url = base_url
+        self._target = parts.netloc
+        self._secure = parts.scheme == "grpcs"
+        self._root_certificates = root_certificates
+        self._timeout = timeout
+        self._metadata = tuple((metadata or {}).items()) or None
+        self._tokenizer_source = tokenizer
+        self._reasoning_parser = reasoning_parser
+        self._tool_call_parser = tool_call_parser
+        self._channel: Any = None
+        self._achannel: Any = None
+        self._setup: ModelSetup | None = None
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _stub(self) -> Any:
+        import grpc
+        from smg_grpc_proto import vllm_engine_pb2_grpc
+
+        if self._channel is None:
+            self._channel = (
+                grpc.secure_channel(self._target, self._credentials())
+                if self._secure
+                else grpc.insecure_channel(self._target)
+            )
+        return vllm_engine_pb2_grpc.VllmEngineStub(self._channel)
+
+    def _astub(self) -> Any:
+        import grpc.aio
+        from smg_grpc_proto import vllm_engine_pb2_grpc
+
+        if self._achannel is None:
+            self._achannel = (
+                grpc.aio.secure_channel(self._target, self._credentials())
+                if self._secure
+                else grpc.aio.insecure_channel(self._target)
+            )
+        return vllm_engine_pb2_grpc.VllmEngineStub(self._achannel)
+
+    def _credentials(self) -> Any:
+        import grpc
+
+        return grpc.ssl_channel_credentials(root_certificates=self._root_certificates)
+
+    def _call_options(self) -> dict[str, Any]:
+        return {"timeout": self._timeout, "metadata": self._metadata}
+
+    # -- model facts -----------------------------------------------------------------------
+
+    def setup(self) -> ModelSetup:
+        """Model facts and tokenizer, fetched on first use."""
+        if self._setup is None:
+            with self._errors():
+                stub = self._stub()
+                info = stub.GetModelInfo(wire.pb().GetModelInfoRequest(), **self._call_options())
+                server = stub.GetServerInfo(
+                    wire.pb().GetServerInfoRequest(), **self._call_options()
+                )
+                tokenizer = self._tokenizer_source or self._server_tokenizer_dir(stub)
+            self._setup = self._make_setup(info, server, tokenizer)
+        return self._setup
+
+    async def asetup(self) -> ModelSetup:
+        if self._setup is None:
+            with self._errors():
+                stub = self._astub()
+                info = await stub.GetModelInfo(
+                    wire.pb().GetModelInfoRequest(), **self._call_options()
+                )
+                server = await stub.GetServerInfo(
+                    wire.pb().GetServerInfoRequest(), **self._call_options()
+                )
+                tokenizer = self._tokenizer_source
+                if tokenizer is None:
+                    chunks = stub.GetTokenizer(wire.pb().common__pb2.GetTokenizerRequest())
+                    tokenizer = _unpack_tokenizer([c async for c in chunks])
+            self._setup = self._make_setup(info, server, tokenizer)
+        return self._setup
+
+    def _server_tokenizer_dir(self, stub: Any) -> str:
+        request = wire.pb().common__pb2.GetTokenizerRequest()
+        return _unpack_tokenizer(list(stub.GetTokenizer(request, **self._call_options())))
+
+    def _make_setup(self, info: Any, server: Any, tokenizer_source: str) -> ModelSetup:
+        from transformers import AutoTokenizer
+
+        defaults = json.loads(info.default_sampling_params_json or "{}")
+        return ModelSetup(
+            tokenizer=AutoTokenizer.from_pretrained(tokenizer_source),
+            served_model_name=info.served_model_name,
+            max_context_length=info.max_context_length,
+            eos_token_ids=tuple(info.eos_token_ids),
+            default_temperature=float(defaults.get("temperature", 1.0)),
+            reasoning_parser=self._reasoning_parser or server.engine_reasoning_parser or None,
+            tool_call_parser=self._tool_call_parser,
+        )
+
+    def list_models(self) -> list[ModelCard]:
+        setup = self.setup()
+        return [ModelCard(setup.served_model_name, setup.max_context_length)]
+
+    async def alist_models(self) -> list[ModelCard]:
+        setup = await self.asetup()
+        return [ModelCard(setup.served_model_name, setup.max_context_length)]
+
+    # -- chat ------------------------------------------------------------------------------
+
+    def _check_model(self, setup: ModelSetup, model: str) -> None:
+        """The gRPC API has no model name: a name other than the served one is an error, as
+        over HTTP, rather than silently answered by another model."""
+        if model != setup.served_model_name:
+            raise NotFoundError(
+                f"The model `{model}` does not exist (this server serves "
+                f"`{setup.served_model_name}`).",
+                address=self.base_url,
+            )
+
+    def _chat_session(
+        self, setup: ModelSetup, request: ChatRequest, *, stream: bool
+    ) -> tuple[ChatSession, Any]:
+        if request.tool_choice not in (None, "auto", "none"):
+            raise ValueError(
+                "tool_choice 'required' or a named tool is not supported over gRPC yet; "
+                "use 'auto' or the http:// endpoint"
+            )
+        if request.extra_body:
+            raise ValueError("extra_body has no gRPC equivalent; use the typed fields")
+        self._check_model(setup, request.model)
+        template_kwargs = request.chat_template_kwargs or {}
+        prompt, prompt_ids = render_chat(
+            setup.tokenizer,
+            request.messages,
+            tools=request.tools,
+            chat_template_kwargs=template_kwargs,
+        )
+        params = wire.sampling_params(
+            request.sampling,
+            request.structured_outputs,
+            default_temperature=setup.default_temperature,
+        )
+        grpc_request = wire.generate_request(prompt, prompt_ids, params, stream=stream)
+        info = ResponseInfo(id=f"chatcmpl-{uuid.uuid4().hex}", model=setup.served_model_name)
+        session = ChatSession(
+            setup,
+            request.sampling,
+            info,
+            prompt_ids=prompt_ids,
+            thinking=template_kwargs.get("enable_thinking", True) is not False,
+            parse_tools=bool(request.tools) and request.tool_choice != "none",
+            stream=stream,
+        )
+        return session, grpc_request
+
+    def chat(self, request: ChatRequest) -> list[ChatReply]:
+        session, grpc_request = self._chat_session(self.setup(), request, stream=False)
+        deltas = list(self._generate(session, grpc_request))
+        return session.replies(deltas)
+
+    async def achat(self, request: ChatRequest) -> list[ChatReply]:
+        session, grpc_request = self._chat_session(await self.asetup(), request, stream=False)
+        deltas = [delta async for delta in self._agenerate(session, grpc_request)]
+        return session.replies(deltas)
+
+    def stream_chat(self, request: ChatRequest) -> Iterator[ChatDelta]:
+        session, grpc_request = self._chat_session(self.setup(), request, stream=True)
+        yield from self._generate(session, grpc_request)
+        if request.stream_usage:
+            yield session.usage_delta()
+
+    async def astream_chat(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
+        session, grpc_request = self._chat_session(await self.asetup(), request, stream=True)
+        async for delta in self._agenerate(session, grpc_request):
+            yield delta
+        if request.stream_usage:
+            yield session.usage_delta()
+
+    def _generate(self, session: ChatSession, grpc_request: Any) -> Iterator[ChatDelta]:
+        with self._errors():
+            call = self._stub().Generate(grpc_request, **self._call_options())
+            try:
+                for response in call:
+                    yield from session.on_response(response)
+            finally:
+                call.cancel()  # no-op when finished; aborts the request when left early
+
+    async def _agenerate(self, session: ChatSession, grpc_request: Any) -> AsyncIterator[ChatDelta]:
+        with self._errors():
+            call = self._astub().Generate(grpc_request, **self._call_options())
+            try:
+                async for response in call:
+                    for delta in session.on_response(response):
+                        yield delta
+            finally:
+                call.cancel()
+
+    # -- completions -----------------------------------------------------------------------
+
+    def _completion_session(
+        self, setup: ModelSetup, request: CompletionRequest, *, stream: bool
+    ) -> tuple[ChatSession, Any]:
+        if request.extra_body:
+            raise ValueError("extra_body has no gRPC equivalent; use the typed fields")
+        self._check_model(setup, request.model)
+        text_only = dataclasses.replace(setup, reasoning_parser=None, tool_call_parser=None)
+        if isinstance(request.prompt, str):
+            prompt, prompt_ids = request.prompt, list(setup.tokenizer.encode(request.prompt))
+        else:
+            prompt, prompt_ids = "", list(request.prompt)
+        params = wire.sampling_params(
+            request.sampling,
+            request.structured_outputs,
+            default_temperature=setup.default_temperature,
+        )
+        info = ResponseInfo(id=f"cmpl-{uuid.uuid4().hex}", model=setup.served_model_name)
+        session = ChatSession(
+            text_only,
+            request.sampling,
+            info,
+            prompt_ids=prompt_ids,
+            thinking=False,
+            parse_tools=False,
+            stream=stream,
+        )
+        return session, wire.generate_request(prompt, prompt_ids, params, stream=stream)
+
+    def complete(self, request: CompletionRequest) -> list[CompletionReply]:
+        session, grpc_request = self._completion_session(self.setup(), request, stream=False)
+        return [
+            _completion_reply(r)
+            for r in session.replies(list(self._generate(session, grpc_request)))
+        ]
+
+    async def acomplete(self, request: CompletionRequest) -> list[CompletionReply]:
+        session, grpc_request = self._completion_session(await self.asetup(), request, stream=False)
+        deltas = [d async for d in self._agenerate(session, grpc_request)]
+        return [_completion_reply(r) for r in session.replies(deltas)]
+
+    def stream_complete(self, request: CompletionRequest) -> Iterator[CompletionDelta]:
+        session, grpc_request = self._completion_session(self.setup(), request, stream=True)
+        for delta in self._generate(session, grpc_request):
+            yield _completion_delta(delta)
+        if request.stream_usage:
+            yield _completion_delta(session.usage_delta())
+
+    async def astream_complete(self, request: CompletionRequest) -> AsyncIterator[CompletionDelta]:
+        session, grpc_request = self._completion_session(await self.asetup(), request, stream=True)
+        async for delta in self._agenerate(session, grpc_request):
+            yield _completion_delta(delta)
+        if request.stream_usage:
+            yield _completion_delta(session.usage_delta())
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _errors(self) -> Any:
+        return _TranslatedErrors(self.base_url)
+
+
+class _TranslatedErrors:
+    """Raise gRPC errors as this package's family (works in sync and async code)."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        import grpc
+
+        if isinstance(exc, grpc.RpcError):
+            raise wire.translate_error(exc, self._address) from exc
+
+
+def _completion_logprobs(entries: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Chat-shaped logprob entries in the completions shape (tokens, token_logprobs,
+    top_logprobs as token -> logprob)."""
+    if entries is None:
+        return None
+    return {
+        "tokens": [e["token"] for e in entries],
+        "token_logprobs": [e["logprob"] for e in entries],
+        "top_logprobs": [{t["token"]: t["logprob"] for t in e["top_logprobs"]} for e in entries],
+    }
+
+
+def _completion_delta(delta: ChatDelta) -> CompletionDelta:
+    return CompletionDelta(
+        text=delta.content,
+        logprobs=_completion_logprobs(delta.logprobs),
+        finish_reason=delta.finish_reason,
+        index=delta.index,
+        usage=delta.usage,
+        info=delta.info,
+    )
+
+
+def _completion_reply(reply: ChatReply) -> CompletionReply:
+    logprobs = _completion_logprobs(reply.logprobs)
+    return CompletionReply(reply.content, reply.finish_reason, logprobs, reply.usage, reply.info)
+
+
+def _unpack_tokenizer(chunks: list[Any]) -> str:
+    """The server's tokenizer files (a zip sent in chunks), unpacked once into the cache."""
+    data = b"".join(chunk.data for chunk in chunks)
+    digest = hashlib.sha256(data).hexdigest()
+    target = cache_root() / "tokenizers" / digest[:16]
+    if not (target / "tokenizer_config.json").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            archive.extractall(Path(target))
+    return str(target)

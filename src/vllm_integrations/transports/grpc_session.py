@@ -1,0 +1,262 @@
+"""One generation over vLLM's gRPC API, from token-ID responses to neutral deltas and replies.
+
+The server sends token IDs only. Per choice, a TokenDecoder turns them into text (UTF-8 safe,
+EOS and stop tokens dropped, stop strings trimmed with a bounded holdback), then the reasoning
+parser splits off the thinking and the tool-call parser takes out tool calls: each step does
+work proportional to its own tokens. Streamed ``complete`` messages repeat the last delta and
+are read only for their finish reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vllm_integrations.grpc.decoding import TokenDecoder
+from vllm_integrations.parsers import (
+    ReasoningParser,
+    ToolCallParser,
+    assemble_tool_calls,
+    reasoning_parser,
+    tool_call_parser,
+)
+from vllm_integrations.types import (
+    ChatDelta,
+    ChatReply,
+    LogprobEntry,
+    ResponseInfo,
+    ToolCallDelta,
+    Usage,
+)
+
+
+@dataclass(frozen=True)
+class ModelSetup:
+    """What every request to one server needs: its tokenizer and model facts, fetched once."""
+
+    tokenizer: Any
+    served_model_name: str
+    max_context_length: int
+    eos_token_ids: tuple[int, ...]
+    default_temperature: float
+    reasoning_parser: str | None
+    tool_call_parser: str | None
+
+
+class ChoiceState:
+    """Decoding and parsing state of one choice (one ``index``) of a streamed chat reply."""
+
+    def __init__(
+        self,
+        setup: ModelSetup,
+        sampling: dict[str, Any],
+        *,
+        prompt_ids: Sequence[int],
+        thinking: bool,
+        parse_tools: bool,
+    ) -> None:
+        self._tokenizer = setup.tokenizer
+        self._decoder = TokenDecoder(
+            setup.tokenizer,
+            stop=sampling.get("stop") or (),
+            stop_token_ids=sampling.get("stop_token_ids") or (),
+            eos_token_ids=setup.eos_token_ids,
+            ignore_eos=bool(sampling.get("ignore_eos")),
+            include_stop_str_in_output=bool(sampling.get("include_stop_str_in_output")),
+            skip_special_tokens=sampling.get("skip_special_tokens", True),
+            prompt_token_ids=prompt_ids,
+        )
+        self._reasoning: ReasoningParser | None = (
+            reasoning_parser(setup.reasoning_parser, thinking=thinking)
+            if setup.reasoning_parser
+            else None
+        )
+        self._tools: ToolCallParser | None = (
+            tool_call_parser(setup.tool_call_parser)
+            if parse_tools and setup.tool_call_parser
+            else None
+        )
+        self.completion_tokens = 0
+        self.reasoning_tokens = 0
+        self.counts_reasoning = self._reasoning is not None
+        self.called_tools = False
+
+    def step(
+        self, token_ids: Sequence[int], logprobs: Any = None
+    ) -> tuple[str, str, list[ToolCallDelta], list[LogprobEntry] | None]:
+        self.completion_tokens += len(token_ids)
+        entries = self._logprob_entries(logprobs) if logprobs is not None else None
+        if self._reasoning is None or not self._reasoning.in_reasoning:
+            return (*self._split(self._decoder.step(token_ids)), entries)
+        # Still thinking: go token by token to count reasoning tokens as vLLM does (the
+        # tokens before the end tag, the tag itself excluded).
+        reasoning: list[str] = []
+        content: list[str] = []
+        calls: list[ToolCallDelta] = []
+        for token_id in token_ids:
+            was_reasoning = self._reasoning.in_reasoning
+            more_reasoning, more_content, more_calls = self._split(self._decoder.step((token_id,)))
+            if was_reasoning and self._reasoning.in_reasoning:
+                self.reasoning_tokens += 1
+            reasoning.append(more_reasoning)
+            content.append(more_content)
+            calls.extend(more_calls)
+        return "".join(reasoning), "".join(content), calls, entries
+
+    def finish(self) -> tuple[str, str, list[ToolCallDelta]]:
+        reasoning, content, calls = self._split(self._decoder.finish())
+        if self._reasoning is not None:
+            more_reasoning, more_content = self._reasoning.finish()
+            reasoning += more_reasoning
+            content += self._feed_tools(more_content, calls)
+        if self._tools is not None:
+            tail, tail_calls = self._tools.finish()
+            content += tail
+            calls.extend(tail_calls)
+        self.called_tools = self.called_tools or bool(calls)
+        return reasoning, content, calls
+
+    def finish_reason(self, engine_reason: str | None) -> str | None:
+        reason = "stop" if self._decoder.stopped else engine_reason
+        return "tool_calls" if reason == "stop" and self.called_tools else reason
+
+    def _split(self, text: str) -> tuple[str, str, list[ToolCallDelta]]:
+        calls: list[ToolCallDelta] = []
+        if self._reasoning is None:
+            reasoning, content = "", text
+        else:
+            reasoning, content = self._reasoning.feed(text)
+        content = self._feed_tools(content, calls)
+        return reasoning, content, calls
+
+    def _feed_tools(self, content: str, calls: list[ToolCallDelta]) -> str:
+        if self._tools is None or not content:
+            return content
+        content, new_calls = self._tools.feed(content)
+        if new_calls:
+            self.called_tools = True
+            calls.extend(new_calls)
+        return content
+
+    def _logprob_entries(self, logprobs: Any) -> list[LogprobEntry]:
+        entries = []
+        for token_id, value, top in zip(
+            logprobs.token_ids, logprobs.token_logprobs, logprobs.top_logprobs, strict=False
+        ):
+            entry = self._token_entry(token_id, value)
+            entry["top_logprobs"] = [
+                self._token_entry(i, v) for i, v in zip(top.token_ids, top.values, strict=False)
+            ]
+            entries.append(entry)
+        return entries
+
+    def _token_entry(self, token_id: int, value: float) -> dict[str, Any]:
+        token = self._tokenizer.decode([token_id])
+        return {"token": token, "logprob": value, "bytes": list(token.encode("utf-8"))}
+
+
+class ChatSession:
+    """All choices of one chat request: feeds responses, yields deltas, builds replies."""
+
+    def __init__(
+        self,
+        setup: ModelSetup,
+        sampling: dict[str, Any],
+        info: ResponseInfo,
+        *,
+        prompt_ids: Sequence[int],
+        thinking: bool,
+        parse_tools: bool,
+        stream: bool,
+    ) -> None:
+        self._new_choice = (setup, sampling, prompt_ids, thinking, parse_tools)
+        self._choices: dict[int, ChoiceState] = {}
+        self._stream = stream
+        self._info = info
+        self._prompt_tokens = len(prompt_ids)
+        self._finished: dict[int, str | None] = {}
+        self._replies: dict[int, list[ChatDelta]] = {}
+
+    def on_response(self, response: Any) -> Iterator[ChatDelta]:
+        """Deltas for one GenerateResponse (a chunk, or a complete that ends a choice)."""
+        if response.HasField("chunk"):
+            chunk = response.chunk
+            self._prompt_tokens = chunk.prompt_tokens or self._prompt_tokens
+            logprobs = chunk.output_logprobs if chunk.HasField("output_logprobs") else None
+            yield from self._step(chunk.index, chunk.token_ids, logprobs)
+            return
+        complete = response.complete
+        self._prompt_tokens = complete.prompt_tokens or self._prompt_tokens
+        if not self._stream:  # the whole output arrives here, once
+            logprobs = complete.output_logprobs if complete.HasField("output_logprobs") else None
+            yield from self._step(complete.index, complete.output_ids, logprobs)
+        yield from self._finish(complete.index, complete.finish_reason or None)
+
+    def usage(self) -> Usage:
+        choices = self._choices.values()
+        completion = sum(choice.completion_tokens for choice in choices)
+        reasoning = (
+            sum(choice.reasoning_tokens for choice in choices)
+            if any(choice.counts_reasoning for choice in choices)
+            else None
+        )
+        prompt = self._prompt_tokens
+        return Usage(prompt, completion, prompt + completion, reasoning_tokens=reasoning)
+
+    def usage_delta(self) -> ChatDelta:
+        return ChatDelta(usage=self.usage(), info=self._info)
+
+    def replies(self, deltas: Sequence[ChatDelta]) -> list[ChatReply]:
+        """Whole replies, one per choice, from every delta a non-streamed request gave."""
+        usage = self.usage()
+        replies = []
+        for index in sorted(self._choices):
+            mine = [d for d in deltas if d.index == index]
+            logprobs = [e for d in mine for e in d.logprobs or ()]
+            replies.append(
+                ChatReply(
+                    content="".join(d.content for d in mine),
+                    reasoning="".join(d.reasoning for d in mine),
+                    tool_calls=tuple(assemble_tool_calls(c for d in mine for c in d.tool_calls)),
+                    finish_reason=self._finished.get(index),
+                    logprobs=logprobs if any(d.logprobs is not None for d in mine) else None,
+                    usage=usage,
+                    info=self._info,
+                )
+            )
+        return replies
+
+    def _choice(self, index: int) -> ChoiceState:
+        if index not in self._choices:
+            setup, sampling, prompt_ids, thinking, parse_tools = self._new_choice
+            self._choices[index] = ChoiceState(
+                setup, sampling, prompt_ids=prompt_ids, thinking=thinking, parse_tools=parse_tools
+            )
+        return self._choices[index]
+
+    def _step(self, index: int, token_ids: Sequence[int], logprobs: Any) -> Iterator[ChatDelta]:
+        reasoning, content, calls, entries = self._choice(index).step(token_ids, logprobs)
+        if reasoning or content or calls or entries:
+            yield ChatDelta(
+                content=content,
+                reasoning=reasoning,
+                tool_calls=tuple(calls),
+                logprobs=entries,
+                index=index,
+                info=self._info,
+            )
+
+    def _finish(self, index: int, engine_reason: str | None) -> Iterator[ChatDelta]:
+        choice = self._choice(index)
+        reasoning, content, calls = choice.finish()
+        reason = choice.finish_reason(engine_reason)
+        self._finished[index] = reason
+        yield ChatDelta(
+            content=content,
+            reasoning=reasoning,
+            tool_calls=tuple(calls),
+            finish_reason=reason,
+            index=index,
+            info=self._info,
+        )
