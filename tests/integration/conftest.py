@@ -7,7 +7,7 @@ import pytest
 from vllm_integrations.langchain import ChatVLLM
 from vllm_integrations.testing import SERVED_MODEL_NAME
 
-TRANSPORTS = ["http"]
+TRANSPORTS = ["http", "grpc"]
 
 
 @pytest.fixture(params=TRANSPORTS)

@@ -24,7 +24,7 @@ def test_bad_regex_is_a_bad_request(chat: ChatVLLM) -> None:
 
 
 def test_prompt_over_the_context_length(chat: ChatVLLM) -> None:
-    with pytest.raises(BadRequestError, match="context"):
+    with pytest.raises(BadRequestError, match=r"maximum context length|maximum model length"):
         chat.invoke("word " * 5000)
 
 
@@ -40,11 +40,13 @@ def test_timeout(base_url: str) -> None:
         chat.invoke("Tell me a long story.", reasoning=False)
 
 
-def test_connection_refused() -> None:
+@pytest.mark.parametrize("scheme", ["http", "grpc"])
+def test_connection_refused(scheme: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    chat = ChatVLLM(model="m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    suffix = "/v1" if scheme == "http" else ""
+    chat = ChatVLLM(model="m", base_url=f"{scheme}://127.0.0.1:{port}{suffix}", max_retries=0)
     with pytest.raises(APIConnectionError, match=str(port)):
         chat.invoke("Hi")
 
