@@ -15,7 +15,7 @@ test: install check model
 
 # The scripted tiny model for the tests and the demo: minutes to train once, then cached.
 model: $(SERVER_VENV)/.installed
-	$(VLLM_SERVER_PYTHON) -m vllm_integrations.testing.model
+	$(VLLM_SERVER_PYTHON) -m vllm_integrations.testing
 
 demo: install model
 	$(VENV)/bin/python cookbook/demo.py

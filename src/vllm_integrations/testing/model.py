@@ -1,12 +1,11 @@
 """Build the scripted tiny model once, and cache it by a hash of everything that shapes it.
 
 Training needs torch, which lives in the vLLM server's environment, so a build runs there as
-``python -m vllm_integrations.testing.model --out DIR``. The cache sits outside git.
+``python -m vllm_integrations.testing --out DIR``. The cache sits outside git.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -54,7 +53,7 @@ def ensure_model(python: str | None = None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=target.parent))
     try:
         interpreter = python or os.environ.get("VLLM_SERVER_PYTHON") or sys.executable
-        command = [interpreter, "-m", "vllm_integrations.testing.model", "--out", str(staging)]
+        command = [interpreter, "-m", "vllm_integrations.testing", "--out", str(staging)]
         # The build's progress goes to stderr as it happens (a build takes minutes).
         result = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
         if result.returncode != 0:
@@ -70,19 +69,3 @@ def ensure_model(python: str | None = None) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Build the scripted tiny model.")
-    parser.add_argument("--out", type=Path, help="empty directory to build into (default: cache)")
-    args = parser.parse_args()
-    if args.out is None:
-        print(ensure_model())
-        return
-    args.out.mkdir(parents=True, exist_ok=True)
-    training.build_model(args.out, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(args.out)
-
-
-if __name__ == "__main__":
-    main()
