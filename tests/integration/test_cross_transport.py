@@ -55,21 +55,29 @@ def _running_requests(address: str) -> int:
         return sum(load.num_running_reqs for load in loads)
 
 
+def _wait_for_running(address: str, count: int, seconds: float) -> int:
+    """The running-request count once it equals ``count`` or ``seconds`` have passed (the
+    server's load statistics trail the engine by a step or so)."""
+    deadline = time.monotonic() + seconds
+    running = _running_requests(address)
+    while running != count and time.monotonic() < deadline:
+        time.sleep(0.1)
+        running = _running_requests(address)
+    return running
+
+
 def test_leaving_a_stream_early_aborts_it_on_the_server(vllm_grpc_base_url: str) -> None:
     address = vllm_grpc_base_url.removeprefix("grpc://")
     endless = ChatVLLM(
         model=SERVED_MODEL_NAME,
         base_url=vllm_grpc_base_url,
         temperature=0,
-        max_tokens=1900,
-        ignore_eos=True,  # would run on for many seconds if not aborted
+        max_tokens=2000,
+        ignore_eos=True,  # runs for about ten seconds here unless aborted
     )
     stream = cast(Generator[Any, None, None], endless.stream("Tell me a long story."))
     for _, _chunk in zip(range(3), stream, strict=False):
         pass
-    assert _running_requests(address) == 1
+    assert _wait_for_running(address, 1, seconds=5) == 1
     stream.close()
-    deadline = time.monotonic() + 5
-    while _running_requests(address) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _running_requests(address) == 0
+    assert _wait_for_running(address, 0, seconds=3) == 0
