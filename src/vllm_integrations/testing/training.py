@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vllm_integrations.grpc.templates import vllm_view
+from vllm_integrations.grpc.templates import render_chat
 from vllm_integrations.testing.script import SCRIPTS, Script
 from vllm_integrations.testing.tokenizer import IM_END, build_tokenizer
 
@@ -46,16 +46,15 @@ def render_examples(tokenizer: Any) -> list[Example]:
 
 
 def _example(tokenizer: Any, script: Script, spelling: str) -> Example:
-    prompt = tokenizer.apply_chat_template(
-        vllm_view(script.chat_messages()),
-        tools=script.openai_tools(spelling) or None,
-        add_generation_prompt=True,
-        tokenize=False,
-        **script.chat_template_kwargs(),
+    _, prompt_ids = render_chat(
+        tokenizer,
+        script.chat_messages(),
+        tools=script.openai_tools(spelling),
+        chat_template_kwargs=script.chat_template_kwargs(),
     )
     return Example(
         name=f"{script.name}[{spelling}]",
-        prompt_ids=tokenizer.encode(prompt, add_special_tokens=False),
+        prompt_ids=prompt_ids,
         completion_ids=tokenizer.encode(script.completion() + IM_END, add_special_tokens=False),
     )
 

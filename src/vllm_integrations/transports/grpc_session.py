@@ -9,6 +9,7 @@ are read only for their finish reason.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,6 @@ class ChoiceState:
         )
         self.completion_tokens = 0
         self.reasoning_tokens = 0
-        self.counts_reasoning = self._reasoning is not None
         self.called_tools = False
 
     def step(
@@ -103,6 +103,10 @@ class ChoiceState:
             content.append(more_content)
             calls.extend(more_calls)
         return "".join(reasoning), "".join(content), calls, entries
+
+    @property
+    def counts_reasoning(self) -> bool:
+        return self._reasoning is not None
 
     def finish(self) -> tuple[str, str, list[ToolCallDelta]]:
         reasoning, content, calls = self._split(self._decoder.finish())
@@ -170,13 +174,19 @@ class ChatSession:
         parse_tools: bool,
         stream: bool,
     ) -> None:
-        self._new_choice = (setup, sampling, prompt_ids, thinking, parse_tools)
+        self._new_choice = functools.partial(
+            ChoiceState,
+            setup,
+            sampling,
+            prompt_ids=prompt_ids,
+            thinking=thinking,
+            parse_tools=parse_tools,
+        )
         self._choices: dict[int, ChoiceState] = {}
         self._stream = stream
         self._info = info
         self._prompt_tokens = len(prompt_ids)
         self._finished: dict[int, str | None] = {}
-        self._replies: dict[int, list[ChatDelta]] = {}
 
     def on_response(self, response: Any) -> Iterator[ChatDelta]:
         """Deltas for one GenerateResponse (a chunk, or a complete that ends a choice)."""
@@ -229,10 +239,7 @@ class ChatSession:
 
     def _choice(self, index: int) -> ChoiceState:
         if index not in self._choices:
-            setup, sampling, prompt_ids, thinking, parse_tools = self._new_choice
-            self._choices[index] = ChoiceState(
-                setup, sampling, prompt_ids=prompt_ids, thinking=thinking, parse_tools=parse_tools
-            )
+            self._choices[index] = self._new_choice()
         return self._choices[index]
 
     def _step(self, index: int, token_ids: Sequence[int], logprobs: Any) -> Iterator[ChatDelta]:
