@@ -6,6 +6,7 @@ Training needs torch, which lives in the vLLM server's environment, so a build r
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -45,11 +46,20 @@ def model_dir() -> Path:
 
 
 def ensure_model(python: str | None = None) -> Path:
-    """The cached model directory, built first if needed with ``python`` (torch required)."""
+    """The cached model directory, built first if needed with ``python`` (torch required).
+    Concurrent callers (parallel test sessions) wait for one build instead of each training."""
     target = model_dir()
     if (target / _COMPLETE_MARKER).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / _COMPLETE_MARKER).exists():
+            _build(target, python)
+    return target
+
+
+def _build(target: Path, python: str | None) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=target.parent))
     try:
         interpreter = python or os.environ.get("VLLM_SERVER_PYTHON") or sys.executable
@@ -63,9 +73,8 @@ def ensure_model(python: str | None = None) -> Path:
         (staging / _COMPLETE_MARKER).write_text(fingerprint())
         try:
             staging.rename(target)
-        except OSError:  # another process finished the same build first: keep theirs
+        except OSError:  # a builder outside the lock (an older version) finished first
             if not (target / _COMPLETE_MARKER).exists():
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
