@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
 DEFAULT_API_KEY = "EMPTY"  # vLLM accepts any key unless started with --api-key
+DEFAULT_GRPC_HOST = "localhost"
+DEFAULT_GRPC_PORT = 50051  # vLLM's gRPC launcher's default (`vllm serve --grpc` uses --port)
 
 Transport = Literal["http", "grpc"]
 _SCHEMES: dict[str, Transport] = {"http": "http", "https": "http", "grpc": "grpc", "grpcs": "grpc"}
@@ -22,6 +25,32 @@ def default_base_url() -> str:
 def default_api_key() -> str:
     """``$VLLM_API_KEY``, else the placeholder vLLM accepts when it checks no key."""
     return os.environ.get("VLLM_API_KEY") or DEFAULT_API_KEY
+
+
+def default_grpc_host() -> str:
+    """``$VLLM_GRPC_HOST``, else localhost."""
+    return os.environ.get("VLLM_GRPC_HOST") or DEFAULT_GRPC_HOST
+
+
+def default_grpc_port() -> int:
+    """``$VLLM_GRPC_PORT``, else 50051."""
+    value = os.environ.get("VLLM_GRPC_PORT")
+    if not value:
+        return DEFAULT_GRPC_PORT
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"VLLM_GRPC_PORT must be a port number, not {value!r}")
+    return int(value)
+
+
+def default_grpc_timeout() -> float | None:
+    """``$VLLM_GRPC_TIMEOUT`` in seconds, else no deadline."""
+    value = os.environ.get("VLLM_GRPC_TIMEOUT")
+    if not value:
+        return None
+    with contextlib.suppress(ValueError):
+        if (seconds := float(value)) > 0:
+            return seconds
+    raise ValueError(f"VLLM_GRPC_TIMEOUT must be a positive number of seconds, not {value!r}")
 
 
 def transport_for(base_url: str) -> Transport:

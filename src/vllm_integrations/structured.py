@@ -7,6 +7,7 @@ Adapters turn framework options (``with_structured_output``, ``structured_predic
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -57,4 +58,6 @@ class StructuredOutputs(BaseModel):
             return {"json": self.json_schema}
         if kind == "json_object":
             return {"json_object": True}
+        if kind == "structural_tag" and not isinstance(self.structural_tag, str):
+            return {kind: json.dumps(self.structural_tag)}  # vLLM takes the tag as JSON text
         return {kind: getattr(self, kind)}

@@ -34,6 +34,10 @@ class ChatRequest:
     extra_body: dict[str, Any] | None = None
     stream_usage: bool = True
 
+    def __post_init__(self) -> None:
+        if self.tool_choice is not None and not self.tools:
+            raise ValueError("tool_choice was given without any tools")
+
 
 @dataclass
 class CompletionRequest:
@@ -94,6 +98,9 @@ class ChatDelta:
     index: int = 0
     usage: Usage | None = None
     info: ResponseInfo | None = None
+    token_ids: tuple[int, ...] = ()
+    """Generated token IDs since this choice's previous delta (gRPC only). A token that adds
+    no text yet comes with a later delta; all of them add up to ``ChatReply.token_ids``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,9 @@ class ChatReply:
     logprobs: list[LogprobEntry] | None
     usage: Usage | None
     info: ResponseInfo
+    token_ids: tuple[int, ...] = ()
+    """Every generated token ID, as vLLM's ``return_token_ids`` gives them: the tokens that
+    completed a stop string and the final EOS or stop token included. Filled over gRPC only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +127,7 @@ class CompletionDelta:
     index: int = 0
     usage: Usage | None = None
     info: ResponseInfo | None = None
+    token_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +137,7 @@ class CompletionReply:
     logprobs: dict[str, Any] | None
     usage: Usage | None
     info: ResponseInfo
+    token_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,65 @@
 """Greedy results over gRPC equal those over HTTP: text, reasoning, tool calls, finish reason
-and token counts, for every scripted conversation the chat model can be asked."""
+and token counts, for every scripted conversation, every structured-output mode and every
+tool_choice, in invoke and stream, sync and async."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Generator
+import functools
+import operator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, cast
 
-import grpc
 import pytest
-from langchain_core.messages import AIMessage
-from smg_grpc_proto import vllm_engine_pb2, vllm_engine_pb2_grpc
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
 
 from vllm_integrations.langchain import ChatVLLM
-from vllm_integrations.testing import SCRIPTS, SERVED_MODEL_NAME, Script
+from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.testing import SCRIPTS, SERVED_MODEL_NAME, Script, script
+from vllm_integrations.testing.raw_grpc import wait_for_running
 
 CASES = [s for s in SCRIPTS if not s.raw_tools and len(s.messages) == 1]
+CALLS = ("invoke", "stream", "ainvoke", "astream")
+JOKE = "Tell me a joke about cats."
+CODE = r"[A-Z]{3}-\d{2}"
+JOKE_SCHEMA = {
+    "type": "object",
+    "properties": {"setup": {"type": "string"}, "punchline": {"type": "string"}},
+    "required": ["setup", "punchline"],
+}
+STRUCTURED = {
+    "json_schema": (JOKE, StructuredOutputs(json_schema=JOKE_SCHEMA)),
+    "json_object": (JOKE, StructuredOutputs(json_object=True)),
+    "regex": ("Give me a code.", StructuredOutputs(regex=CODE)),
+    "choice": ("Is it sunny?", StructuredOutputs(choice=["yes", "no"])),
+    "grammar_ebnf": ("Pick one.", StructuredOutputs(grammar='root ::= "yes" | "no" | "maybe"')),
+    "grammar_lark": ("Pick one.", StructuredOutputs(grammar='start: "red" | "green" | "blue"')),
+    "structural_tag": (
+        "Give me a code.",
+        StructuredOutputs(
+            structural_tag={
+                "type": "structural_tag",
+                "format": {
+                    "type": "tag",
+                    "begin": "<code>",
+                    "content": {"type": "regex", "pattern": CODE},
+                    "end": "</code>",
+                },
+            }
+        ),
+    ),
+}
+WEATHER = script("weather_tool").messages[0]["content"]
+BOTH = script("parallel_tools").messages[0]["content"]
+TOOL_CHOICES: dict[str, tuple[str, dict[str, Any]]] = {
+    "named": (WEATHER, {"tool_choice": "get_weather"}),
+    "required": (WEATHER, {"tool_choice": "required"}),
+    "named_other_tool": (WEATHER, {"tool_choice": "get_time"}),
+    "single_call": (BOTH, {"parallel_tool_calls": False}),
+    "strict_auto": (BOTH, {"strict": True}),
+    "none": (WEATHER, {"tool_choice": "none"}),
+}
 
 
 def get_weather(city: str) -> str:
@@ -28,12 +72,31 @@ def get_time(city: str) -> str:
     return "09:00"
 
 
-def outcome(base_url: str, s: Script) -> dict[str, Any]:
-    chat = ChatVLLM(model=SERVED_MODEL_NAME, base_url=base_url, temperature=0, max_tokens=512)
-    model = chat.bind_tools([get_weather, get_time]) if s.tools else chat
-    options: dict[str, Any] = {} if s.thinking else {"reasoning": False}
-    reply = model.invoke(s.messages[0]["content"], **options)
+Model = Runnable[LanguageModelInput, BaseMessage]
+Same = Callable[..., Awaitable[None]]
+
+
+def _chat(base_url: str) -> ChatVLLM:
+    return ChatVLLM(model=SERVED_MODEL_NAME, base_url=base_url, temperature=0, max_tokens=512)
+
+
+async def _reply(model: Model, prompt: str, call: str, options: dict[str, Any]) -> AIMessage:
+    if call == "invoke":
+        reply = model.invoke(prompt, **options)
+    elif call == "ainvoke":
+        reply = await model.ainvoke(prompt, **options)
+    elif call == "stream":
+        reply = functools.reduce(operator.add, model.stream(prompt, **options))
+    else:
+        reply = functools.reduce(operator.add, [c async for c in model.astream(prompt, **options)])
     assert isinstance(reply, AIMessage)
+    return reply
+
+
+async def outcome(
+    base_url: str, build: Callable[[ChatVLLM], Model], prompt: str, call: str, **options: Any
+) -> dict[str, Any]:
+    reply = await _reply(build(_chat(base_url)), prompt, call, options)
     return {
         "content": reply.content,
         "reasoning": reply.additional_kwargs.get("reasoning_content"),
@@ -43,31 +106,45 @@ def outcome(base_url: str, s: Script) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def assert_same(vllm_http_base_url: str, vllm_grpc_base_url: str) -> Same:
+    """Asserts equal outcomes over both transports, for each of the four ways to call."""
+
+    async def check(build: Callable[[ChatVLLM], Model], prompt: str, **options: Any) -> None:
+        for call in CALLS:
+            over_grpc = await outcome(vllm_grpc_base_url, build, prompt, call, **options)
+            over_http = await outcome(vllm_http_base_url, build, prompt, call, **options)
+            assert over_grpc == over_http, call
+
+    return check
+
+
 @pytest.mark.parametrize("s", CASES, ids=lambda s: s.name)
-def test_grpc_equals_http(vllm_http_base_url: str, vllm_grpc_base_url: str, s: Script) -> None:
-    assert outcome(vllm_grpc_base_url, s) == outcome(vllm_http_base_url, s)
+async def test_scripts(assert_same: Same, s: Script) -> None:
+    def build(chat: ChatVLLM) -> Model:
+        return chat.bind_tools([get_weather, get_time]) if s.tools else chat
+
+    options: dict[str, Any] = {} if s.thinking else {"reasoning": False}
+    await assert_same(build, s.messages[0]["content"], **options)
 
 
-def _running_requests(address: str) -> int:
-    with grpc.insecure_channel(address) as channel:
-        stub = vllm_engine_pb2_grpc.VllmEngineStub(channel)
-        loads = stub.GetLoads(vllm_engine_pb2.GetLoadsRequest()).loads
-        return sum(load.num_running_reqs for load in loads)
+@pytest.mark.parametrize("mode", STRUCTURED)
+async def test_structured_outputs(assert_same: Same, mode: str) -> None:
+    prompt, structured = STRUCTURED[mode]
+    await assert_same(lambda chat: chat, prompt, structured_outputs=structured)
 
 
-def _wait_for_running(address: str, count: int, seconds: float) -> int:
-    """The running-request count once it equals ``count`` or ``seconds`` have passed (the
-    server's load statistics trail the engine by a step or so)."""
-    deadline = time.monotonic() + seconds
-    running = _running_requests(address)
-    while running != count and time.monotonic() < deadline:
-        time.sleep(0.1)
-        running = _running_requests(address)
-    return running
+@pytest.mark.parametrize("mode", TOOL_CHOICES)
+async def test_tool_choice(assert_same: Same, mode: str) -> None:
+    prompt, binding = TOOL_CHOICES[mode]
+
+    def build(chat: ChatVLLM) -> Model:
+        return chat.bind_tools([get_weather, get_time], **binding)
+
+    await assert_same(build, prompt)
 
 
 def test_leaving_a_stream_early_aborts_it_on_the_server(vllm_grpc_base_url: str) -> None:
-    address = vllm_grpc_base_url.removeprefix("grpc://")
     endless = ChatVLLM(
         model=SERVED_MODEL_NAME,
         base_url=vllm_grpc_base_url,
@@ -78,6 +155,6 @@ def test_leaving_a_stream_early_aborts_it_on_the_server(vllm_grpc_base_url: str)
     stream = cast(Generator[Any, None, None], endless.stream("Tell me a long story."))
     for _, _chunk in zip(range(3), stream, strict=False):
         pass
-    assert _wait_for_running(address, 1, seconds=5) == 1
+    assert wait_for_running(vllm_grpc_base_url, 1, seconds=5) == 1
     stream.close()
-    assert _wait_for_running(address, 0, seconds=3) == 0
+    assert wait_for_running(vllm_grpc_base_url, 0, seconds=3) == 0

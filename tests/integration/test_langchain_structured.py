@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 
 from vllm_integrations.langchain import ChatVLLM
+from vllm_integrations.structured import StructuredOutputs
 
 CODE = r"[A-Z]{3}-\d{2}"
 EBNF = 'root ::= "yes" | "no" | "maybe"'
@@ -78,9 +79,7 @@ def test_pydantic_schema(chat: ChatVLLM) -> None:
     assert joke.punchline
 
 
-def test_function_calling(vllm_http_base_url: str) -> None:
-    """HTTP only for now: a forced tool call over gRPC needs vLLM's hermes structural tag."""
-    chat = ChatVLLM(base_url=vllm_http_base_url, temperature=0)
+def test_function_calling(chat: ChatVLLM) -> None:
     joke = chat.with_structured_output(Joke, method="function_calling").invoke(JOKE_PROMPT)
     assert isinstance(joke, Joke)
     assert joke.setup
@@ -97,3 +96,18 @@ def test_json_schema_streams_partial_objects(chat: ChatVLLM) -> None:
 def test_json_mode(chat: ChatVLLM) -> None:
     answer = chat.with_structured_output(method="json_mode").invoke(JOKE_PROMPT)
     assert isinstance(answer, dict)
+
+
+def test_structural_tag(chat: ChatVLLM) -> None:
+    tag = {
+        "type": "structural_tag",
+        "format": {
+            "type": "tag",
+            "begin": "<code>",
+            "content": {"type": "regex", "pattern": CODE},
+            "end": "</code>",
+        },
+    }
+    reply = chat.invoke("Give me a code.", structured_outputs=StructuredOutputs(structural_tag=tag))
+    assert isinstance(reply.content, str)
+    assert re.fullmatch(f"<code>{CODE}</code>", reply.content)

@@ -55,11 +55,29 @@ async def test_tool_calls_async(chat: ChatVLLM) -> None:
 
 
 @pytest.mark.parametrize("choice", ["get_weather", "any", "required", True])
-def test_forced_tool_choice(vllm_http_base_url: str, choice: str | bool) -> None:
-    """HTTP only for now: over gRPC the client must build vLLM's hermes structural tag."""
-    chat = ChatVLLM(base_url=vllm_http_base_url, temperature=0)
+def test_forced_tool_choice(chat: ChatVLLM, choice: str | bool) -> None:
     reply = chat.bind_tools(TOOLS, tool_choice=choice).invoke("What is the weather in Paris?")
     assert calls(reply) == [("get_weather", {"city": "Paris"})]
+
+
+def test_parallel_tool_calls_false_keeps_one_call(chat: ChatVLLM) -> None:
+    s = script("parallel_tools")
+    bound = chat.bind_tools(TOOLS, parallel_tool_calls=False)
+    reply = bound.invoke(s.messages[0]["content"])
+    assert calls(reply) == [("get_weather", {"city": "Paris"})]
+    chunks = cast("list[AIMessageChunk]", list(bound.stream(s.messages[0]["content"])))
+    assert calls(reduce(operator.add, chunks)) == [("get_weather", {"city": "Paris"})]
+
+
+def test_forcing_a_tool_the_model_would_not_call_still_calls_it(chat: ChatVLLM) -> None:
+    reply = chat.bind_tools(TOOLS, tool_choice="get_time").invoke("What is the weather in Paris?")
+    assert [call["name"] for call in reply.tool_calls] == ["get_time"]
+    # OpenAI's rule, which vLLM keeps: "tool_calls" for auto or required, "stop" for a named tool.
+    assert reply.response_metadata["finish_reason"] == "stop"
+    required = chat.bind_tools(TOOLS, tool_choice="required").invoke(
+        "What is the weather in Paris?"
+    )
+    assert required.response_metadata["finish_reason"] == "tool_calls"
 
 
 def test_tool_choice_none_answers_in_text(chat: ChatVLLM) -> None:

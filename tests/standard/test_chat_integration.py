@@ -1,4 +1,5 @@
-"""LangChain's standard integration suite for ChatVLLM, against the real vLLM test server."""
+"""LangChain's standard integration suite for ChatVLLM, against the real vLLM test servers: once
+over HTTP and once over vLLM's native gRPC API."""
 
 from __future__ import annotations
 
@@ -29,3 +30,9 @@ class TestChatVLLMIntegration(ChatModelIntegrationTests):
     @property
     def supports_json_mode(self) -> bool:
         return True
+
+
+class TestChatVLLMIntegrationGrpc(TestChatVLLMIntegration):
+    @pytest.fixture(autouse=True)
+    def _server(self, vllm_grpc_base_url: str) -> None:
+        type(self).base_url = vllm_grpc_base_url

@@ -11,7 +11,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
@@ -76,6 +76,7 @@ def stream(decoder: TokenDecoder, chunks: Sequence[Sequence[int]]) -> list[str]:
 @given(data=st.data())
 def test_streamed_equals_one_shot_equals_reference(core: Tokenizer, data: st.DataObject) -> None:
     text = data.draw(st.one_of(st.sampled_from(SCRIPT_TEXTS), st.text(max_size=80)), "text")
+    assume(IM_END not in text)  # the EOS token would end the text early
     ids = encode(core, text)
     skip = data.draw(st.booleans(), "skip_special_tokens")
     for _ in range(data.draw(st.integers(0, 3), "specials")):  # skipped, or shown as text
@@ -98,18 +99,21 @@ def test_streamed_equals_one_shot_equals_reference(core: Tokenizer, data: st.Dat
     expected, matched = reference(visible, stops, include)
     event("ended by a stop string" if matched else "ended by EOS")
 
-    def decoder() -> TokenDecoder:
+    def decoder(min_tokens: int = 0) -> TokenDecoder:
         return TokenDecoder(
             core,
             stop=stops,
             eos_token_ids=[eos],
             include_stop_str_in_output=include,
             skip_special_tokens=skip,
+            min_tokens=min_tokens,
         )
 
     streamed = decoder()
     pieces = stream(streamed, chunks)
     assert "".join(pieces) == decoder().decode(ids) == expected
+    min_tokens = data.draw(st.integers(0, len(ids)), "min_tokens")
+    assert "".join(stream(decoder(min_tokens), chunks)) == decoder(min_tokens).decode(ids)
     assert streamed.stopped
     assert streamed.matched_stop == matched
     if "\ufffd" not in expected:
@@ -192,6 +196,20 @@ def test_the_scripted_stop_word(core: Tokenizer) -> None:
         pieces = stream(decoder, [[token_id] for token_id in ids])
         assert "".join(pieces) == before + (STOP_WORD if include else "")
         assert decoder.matched_stop == STOP_WORD
+
+
+def test_no_stop_string_ends_within_min_tokens(core: Tokenizer) -> None:
+    """vLLM's rule: a stop string counts only if it ends after the first ``min_tokens`` tokens."""
+    content = script("stop_word").content
+    ids = encode(core, content)
+    ends_at = next(n for n in range(len(ids)) if STOP_WORD in core.decode(ids[: n + 1]))
+    for min_tokens, expected in (
+        (ends_at, content[: content.index(STOP_WORD)]),  # ends in token ends_at + 1: a stop
+        (ends_at + 1, content),  # ends within the first min_tokens tokens: ignored
+    ):
+        decoder = TokenDecoder(core, stop=[STOP_WORD], min_tokens=min_tokens)
+        assert "".join(stream(decoder, [[token_id] for token_id in ids])) == expected
+        assert TokenDecoder(core, stop=[STOP_WORD], min_tokens=min_tokens).decode(ids) == expected
 
 
 def test_prompt_context_does_not_leak_into_the_output(core: Tokenizer) -> None:

@@ -167,8 +167,10 @@ class StopStringMatcher:
         """Text held back because it is a proper prefix of some stop string."""
         return self._held
 
-    def feed(self, text: str) -> tuple[str, bool]:
-        """(text safe to emit now, whether a stop matched); input after a stop is ignored."""
+    def feed(self, text: str, *, may_stop: bool = True) -> tuple[str, bool]:
+        """(text safe to emit now, whether a stop matched); input after a stop is ignored.
+        With ``may_stop=False`` no stop can end inside ``text`` (vLLM's ``min_tokens``), but
+        one may begin there."""
         if self.stopped:
             return "", True
         if not self._stops:
@@ -177,7 +179,7 @@ class StopStringMatcher:
         node = self._node
         for offset, char in enumerate(text, start=len(self._held)):
             node = self._next(node, char)
-            if self._best[node] < len(self._stops):
+            if may_stop and self._best[node] < len(self._stops):
                 stop = self._stops[self._best[node]]
                 end = offset + 1 if self._include else offset + 1 - len(stop)
                 self.stopped, self.matched, self._held = True, stop, ""
@@ -214,6 +216,7 @@ class TokenDecoder:
         include_stop_str_in_output: bool = False,
         skip_special_tokens: bool = True,
         prompt_token_ids: Sequence[int] = (),
+        min_tokens: int = 0,
     ) -> None:
         self._stop_ids = frozenset(stop_token_ids)
         self._final_ids = self._stop_ids | frozenset(() if ignore_eos else eos_token_ids)
@@ -227,6 +230,7 @@ class TokenDecoder:
             stop, include_stop_str_in_output=include_stop_str_in_output
         )
         self._final_id: int | None = None
+        self._unchecked = min_tokens  # tokens still to come in which no stop string may end
 
     @property
     def stopped(self) -> bool:
@@ -246,10 +250,18 @@ class TokenDecoder:
             if token_id in self._final_ids:
                 token_ids = token_ids[: index + 1]
                 break
-        text, _ = self._matcher.feed(self._detokenizer.step(token_ids))
-        if token_ids and token_ids[-1] in self._final_ids and not self._matcher.stopped:
+        last = token_ids[-1] if token_ids else None
+        early, token_ids = token_ids[: self._unchecked], token_ids[self._unchecked :]
+        text = ""
+        if early:
+            self._unchecked -= len(early)
+            text, _ = self._matcher.feed(self._detokenizer.step(early), may_stop=False)
+        if token_ids:
+            more, _ = self._matcher.feed(self._detokenizer.step(token_ids))
+            text += more
+        if last in self._final_ids and not self._matcher.stopped:
             text += self.finish()  # nothing follows a stop token: release the held text now
-            self._final_id = token_ids[-1]
+            self._final_id = last
         return text
 
     def finish(self) -> str:

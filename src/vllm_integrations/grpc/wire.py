@@ -4,7 +4,6 @@ this package's exception family. Pure functions over the generated protobuf clas
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +66,8 @@ def sampling_params(
         skip_special_tokens=sampling.get("skip_special_tokens", True),
         spaces_between_special_tokens=True,
     )
+    if sampling.get("top_k") == -1:  # vLLM's HTTP spelling of "no top-k"; the wire's is 0
+        sampling = {**sampling, "top_k": 0}
     for name in _PASSED_AS_IS:
         if sampling.get(name) is not None:
             setattr(params, name, sampling[name])
@@ -100,9 +101,11 @@ def _constrain(params: Any, structured: StructuredOutputs) -> None:
         setattr(params, kind, value if isinstance(value, str) else json.dumps(value))
 
 
-def generate_request(prompt: str, prompt_ids: list[int], params: Any, *, stream: bool) -> Any:
+def generate_request(
+    prompt: str, prompt_ids: list[int], params: Any, request_id: str, *, stream: bool
+) -> Any:
     return pb().GenerateRequest(
-        request_id=f"vllm-integrations-{uuid.uuid4().hex}",
+        request_id=request_id,
         tokenized=pb().TokenizedInput(original_text=prompt, input_ids=prompt_ids),
         sampling_params=params,
         stream=stream,

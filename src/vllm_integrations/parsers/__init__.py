@@ -20,6 +20,7 @@ from vllm_integrations.parsers.tool_calls import (
     ToolCallParser,
     assemble_tool_calls,
 )
+from vllm_integrations.parsers.tool_choice import constrain_tool_calls
 
 __all__ = [
     "DeepSeekR1ReasoningParser",
@@ -28,8 +29,10 @@ __all__ = [
     "ReasoningParser",
     "ToolCallParser",
     "assemble_tool_calls",
+    "constrain_tool_calls",
     "reasoning_parser",
     "tool_call_parser",
+    "tool_call_parser_class",
 ]
 
 
@@ -44,8 +47,13 @@ def reasoning_parser(name: str, *, thinking: bool = True) -> ReasoningParser:
 
 def tool_call_parser(name: str) -> ToolCallParser:
     """A fresh tool-call parser for one stream."""
+    return tool_call_parser_class(name)()
+
+
+def tool_call_parser_class(name: str) -> type[ToolCallParser]:
+    """The tool-call parser vLLM's CLI calls ``name``."""
     cls = TOOL_CALL_PARSERS.get(name)
     if cls is None:
         known = ", ".join(sorted(TOOL_CALL_PARSERS))
         raise ValueError(f"unknown tool call parser {name!r}; known: {known}")
-    return cls()
+    return cls

@@ -58,6 +58,17 @@ class ToolCallParser:
         """End of stream: release everything held back."""
         raise NotImplementedError
 
+    trigger: ClassVar[str | None] = None
+    """The text that opens a call, when the format can be forced with a structural tag."""
+
+    @classmethod
+    def call_envelopes(cls, tool_name: str) -> tuple[tuple[str, str], ...]:
+        """The (before, after) texts around one call's arguments JSON, in each spelling the
+        parser reads: what a structural tag forcing a call of ``tool_name`` lets the model
+        write. Empty when the format has no such tag (vLLM has none for it either)."""
+        del tool_name
+        return ()
+
     def parse(self, text: str) -> tuple[str, list[ToolCall]]:
         """Parse a whole content text at once, with a fresh parser (self is untouched)."""
         fresh = type(self)()
@@ -99,6 +110,17 @@ class HermesToolCallParser(ToolCallParser, name="hermes"):
 
     START = "<tool_call>"
     END = "</tool_call>"
+    trigger = START
+
+    @classmethod
+    def call_envelopes(cls, tool_name: str) -> tuple[tuple[str, str], ...]:
+        # vLLM's hermes structural tag (``structural_tag_registry._hermes_tool_tags``): the
+        # name goes in unescaped, with and without newlines inside the tags.
+        head = f'{{"name": "{tool_name}", "arguments": '
+        return (
+            (f"{cls.START}\n{head}", f"}}\n{cls.END}"),
+            (f"{cls.START}{head}", f"}}{cls.END}"),
+        )
 
     def __init__(self) -> None:
         self._tail = ""  # a possible prefix of START, before the first call

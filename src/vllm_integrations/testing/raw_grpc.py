@@ -2,12 +2,14 @@
 
 Renders the chat template, sends token IDs, and decodes the streamed token deltas with the
 tokenizers library's incremental decoder. Tests and the demo use it to show the gRPC server
-itself answering, separately from this package's own gRPC client.
+itself answering, separately from this package's own gRPC client; tests also read the engine's
+running-request count here, to see that a request was aborted.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,3 +68,25 @@ def stream_chat(
                 yield RawDelta("".join(p for p in pieces if p), ids)
             else:  # 'complete' repeats the last chunk's tokens when streaming: keep only its reason
                 yield RawDelta("", (), response.complete.finish_reason)
+
+
+def running_requests(base_url: str) -> int:
+    """How many requests the engine behind ``grpc://HOST:PORT`` is running (GetLoads)."""
+    import grpc
+    from smg_grpc_proto import vllm_engine_pb2 as pb
+    from smg_grpc_proto import vllm_engine_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(urlsplit(base_url).netloc) as channel:
+        loads = pb_grpc.VllmEngineStub(channel).GetLoads(pb.GetLoadsRequest()).loads
+        return sum(load.num_running_reqs for load in loads)
+
+
+def wait_for_running(base_url: str, count: int, *, seconds: float) -> int:
+    """The running-request count once it equals ``count`` or ``seconds`` have passed (the
+    server's load statistics trail the engine by a step or so)."""
+    deadline = time.monotonic() + seconds
+    running = running_requests(base_url)
+    while running != count and time.monotonic() < deadline:
+        time.sleep(0.1)
+        running = running_requests(base_url)
+    return running

@@ -6,22 +6,25 @@ run here because the server deals in token IDs only. Sync over ``grpc``, async o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import json
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from vllm_integrations.errors import NotFoundError
 from vllm_integrations.grpc import wire
+from vllm_integrations.grpc.connection import Connection
 from vllm_integrations.grpc.templates import render_chat
+from vllm_integrations.parsers import constrain_tool_calls, tool_call_parser_class
 from vllm_integrations.settings import cache_root
-from vllm_integrations.transports.grpc_session import ChatSession, ModelSetup
+from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.transports.grpc_session import ChatSession, ModelSetup, ToolPolicy
 from vllm_integrations.types import (
     ChatDelta,
     ChatReply,
@@ -50,89 +53,50 @@ class GrpcTransport:
         metadata: Mapping[str, str] | None = None,
         root_certificates: bytes | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
+        self.connection = Connection(
+            base_url, timeout=timeout, metadata=metadata, root_certificates=root_certificates
+        )
         self.base_url = base_url
-        self._target = parts.netloc
-        self._secure = parts.scheme == "grpcs"
-        self._root_certificates = root_certificates
-        self._timeout = timeout
-        self._metadata = tuple((metadata or {}).items()) or None
         self._tokenizer_source = tokenizer
         self._reasoning_parser = reasoning_parser
         self._tool_call_parser = tool_call_parser
-        self._channel: Any = None
-        self._achannel: Any = None
         self._setup: ModelSetup | None = None
 
-    # -- connection ------------------------------------------------------------------------
+    def close(self) -> None:
+        self.connection.close()
 
-    def _stub(self) -> Any:
-        import grpc
-        from smg_grpc_proto import vllm_engine_pb2_grpc
-
-        if self._channel is None:
-            self._channel = (
-                grpc.secure_channel(self._target, self._credentials())
-                if self._secure
-                else grpc.insecure_channel(self._target)
-            )
-        return vllm_engine_pb2_grpc.VllmEngineStub(self._channel)
-
-    def _astub(self) -> Any:
-        import grpc.aio
-        from smg_grpc_proto import vllm_engine_pb2_grpc
-
-        if self._achannel is None:
-            self._achannel = (
-                grpc.aio.secure_channel(self._target, self._credentials())
-                if self._secure
-                else grpc.aio.insecure_channel(self._target)
-            )
-        return vllm_engine_pb2_grpc.VllmEngineStub(self._achannel)
-
-    def _credentials(self) -> Any:
-        import grpc
-
-        return grpc.ssl_channel_credentials(root_certificates=self._root_certificates)
-
-    def _call_options(self) -> dict[str, Any]:
-        return {"timeout": self._timeout, "metadata": self._metadata}
+    async def aclose(self) -> None:
+        await self.connection.aclose()
 
     # -- model facts -----------------------------------------------------------------------
 
     def setup(self) -> ModelSetup:
         """Model facts and tokenizer, fetched on first use."""
         if self._setup is None:
-            with self._errors():
-                stub = self._stub()
-                info = stub.GetModelInfo(wire.pb().GetModelInfoRequest(), **self._call_options())
-                server = stub.GetServerInfo(
-                    wire.pb().GetServerInfoRequest(), **self._call_options()
+            options = self.connection.options
+            with self.connection.errors():
+                stub = self.connection.engine()
+                info = stub.GetModelInfo(wire.pb().GetModelInfoRequest(), **options)
+                server = stub.GetServerInfo(wire.pb().GetServerInfoRequest(), **options)
+                tokenizer = self._tokenizer_source or _unpack_tokenizer(
+                    list(stub.GetTokenizer(_tokenizer_request(), **options))
                 )
-                tokenizer = self._tokenizer_source or self._server_tokenizer_dir(stub)
             self._setup = self._make_setup(info, server, tokenizer)
         return self._setup
 
     async def asetup(self) -> ModelSetup:
         if self._setup is None:
-            with self._errors():
-                stub = self._astub()
-                info = await stub.GetModelInfo(
-                    wire.pb().GetModelInfoRequest(), **self._call_options()
-                )
-                server = await stub.GetServerInfo(
-                    wire.pb().GetServerInfoRequest(), **self._call_options()
-                )
+            options = self.connection.options
+            with self.connection.errors():
+                stub = self.connection.aengine()
+                info = await stub.GetModelInfo(wire.pb().GetModelInfoRequest(), **options)
+                server = await stub.GetServerInfo(wire.pb().GetServerInfoRequest(), **options)
                 tokenizer = self._tokenizer_source
                 if tokenizer is None:
-                    chunks = stub.GetTokenizer(wire.pb().common__pb2.GetTokenizerRequest())
+                    chunks = stub.GetTokenizer(_tokenizer_request(), **options)
                     tokenizer = _unpack_tokenizer([c async for c in chunks])
             self._setup = self._make_setup(info, server, tokenizer)
         return self._setup
-
-    def _server_tokenizer_dir(self, stub: Any) -> str:
-        request = wire.pb().common__pb2.GetTokenizerRequest()
-        return _unpack_tokenizer(list(stub.GetTokenizer(request, **self._call_options())))
 
     def _make_setup(self, info: Any, server: Any, tokenizer_source: str) -> ModelSetup:
         from transformers import AutoTokenizer
@@ -171,11 +135,6 @@ class GrpcTransport:
     def _chat_session(
         self, setup: ModelSetup, request: ChatRequest, *, stream: bool
     ) -> tuple[ChatSession, Any]:
-        if request.tool_choice not in (None, "auto", "none"):
-            raise ValueError(
-                "tool_choice 'required' or a named tool is not supported over gRPC yet; "
-                "use 'auto' or the http:// endpoint"
-            )
         if request.extra_body:
             raise ValueError("extra_body has no gRPC equivalent; use the typed fields")
         self._check_model(setup, request.model)
@@ -188,21 +147,44 @@ class GrpcTransport:
         )
         params = wire.sampling_params(
             request.sampling,
-            request.structured_outputs,
+            self._tool_call_constraint(setup, request),
             default_temperature=setup.default_temperature,
         )
-        grpc_request = wire.generate_request(prompt, prompt_ids, params, stream=stream)
-        info = ResponseInfo(id=f"chatcmpl-{uuid.uuid4().hex}", model=setup.served_model_name)
+        request_id = f"chatcmpl-{uuid.uuid4().hex}"  # also the response id: Abort takes it
+        grpc_request = wire.generate_request(prompt, prompt_ids, params, request_id, stream=stream)
+        info = ResponseInfo(id=request_id, model=setup.served_model_name)
         session = ChatSession(
             setup,
             request.sampling,
             info,
             prompt_ids=prompt_ids,
             thinking=template_kwargs.get("enable_thinking", True) is not False,
-            parse_tools=bool(request.tools) and request.tool_choice != "none",
+            tools=ToolPolicy(
+                parse=bool(request.tools) and request.tool_choice != "none",
+                single_call=request.parallel_tool_calls is False,
+                named=isinstance(request.tool_choice, Mapping),
+            ),
             stream=stream,
         )
         return session, grpc_request
+
+    @staticmethod
+    def _tool_call_constraint(setup: ModelSetup, request: ChatRequest) -> StructuredOutputs | None:
+        """The request's structured outputs, or the structural tag vLLM's server would use in
+        their place to enforce tool_choice and parallel_tool_calls."""
+        if not request.tools:
+            return request.structured_outputs
+        if setup.tool_call_parser is None:
+            if request.tool_choice not in (None, "auto", "none"):
+                raise ValueError("a forced tool_choice needs a tool_call_parser")
+            return request.structured_outputs
+        return constrain_tool_calls(
+            tool_call_parser_class(setup.tool_call_parser),
+            request.tools,
+            request.tool_choice,
+            parallel_tool_calls=request.parallel_tool_calls,
+            structured=request.structured_outputs,
+        )
 
     def chat(self, request: ChatRequest) -> list[ChatReply]:
         session, grpc_request = self._chat_session(self.setup(), request, stream=False)
@@ -214,31 +196,36 @@ class GrpcTransport:
         deltas = [delta async for delta in self._agenerate(session, grpc_request)]
         return session.replies(deltas)
 
-    def stream_chat(self, request: ChatRequest) -> Iterator[ChatDelta]:
+    def stream_chat(self, request: ChatRequest) -> Generator[ChatDelta, None, None]:
         session, grpc_request = self._chat_session(self.setup(), request, stream=True)
         yield from self._generate(session, grpc_request)
         if request.stream_usage:
             yield session.usage_delta()
 
-    async def astream_chat(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
+    async def astream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatDelta, None]:
         session, grpc_request = self._chat_session(await self.asetup(), request, stream=True)
-        async for delta in self._agenerate(session, grpc_request):
-            yield delta
+        async with contextlib.aclosing(self._agenerate(session, grpc_request)) as deltas:
+            async for delta in deltas:
+                yield delta
         if request.stream_usage:
             yield session.usage_delta()
 
-    def _generate(self, session: ChatSession, grpc_request: Any) -> Iterator[ChatDelta]:
-        with self._errors():
-            call = self._stub().Generate(grpc_request, **self._call_options())
+    def _generate(
+        self, session: ChatSession, grpc_request: Any
+    ) -> Generator[ChatDelta, None, None]:
+        with self.connection.errors():
+            call = self.connection.engine().Generate(grpc_request, **self.connection.options)
             try:
                 for response in call:
                     yield from session.on_response(response)
             finally:
                 call.cancel()  # no-op when finished; aborts the request when left early
 
-    async def _agenerate(self, session: ChatSession, grpc_request: Any) -> AsyncIterator[ChatDelta]:
-        with self._errors():
-            call = self._astub().Generate(grpc_request, **self._call_options())
+    async def _agenerate(
+        self, session: ChatSession, grpc_request: Any
+    ) -> AsyncGenerator[ChatDelta, None]:
+        with self.connection.errors():
+            call = self.connection.aengine().Generate(grpc_request, **self.connection.options)
             try:
                 async for response in call:
                     for delta in session.on_response(response):
@@ -264,17 +251,18 @@ class GrpcTransport:
             request.structured_outputs,
             default_temperature=setup.default_temperature,
         )
-        info = ResponseInfo(id=f"cmpl-{uuid.uuid4().hex}", model=setup.served_model_name)
+        request_id = f"cmpl-{uuid.uuid4().hex}"
+        info = ResponseInfo(id=request_id, model=setup.served_model_name)
         session = ChatSession(
             text_only,
             request.sampling,
             info,
             prompt_ids=prompt_ids,
             thinking=False,
-            parse_tools=False,
+            tools=ToolPolicy(),
             stream=stream,
         )
-        return session, wire.generate_request(prompt, prompt_ids, params, stream=stream)
+        return session, wire.generate_request(prompt, prompt_ids, params, request_id, stream=stream)
 
     def complete(self, request: CompletionRequest) -> list[CompletionReply]:
         session, grpc_request = self._completion_session(self.setup(), request, stream=False)
@@ -288,40 +276,23 @@ class GrpcTransport:
         deltas = [d async for d in self._agenerate(session, grpc_request)]
         return [_completion_reply(r) for r in session.replies(deltas)]
 
-    def stream_complete(self, request: CompletionRequest) -> Iterator[CompletionDelta]:
+    def stream_complete(self, request: CompletionRequest) -> Generator[CompletionDelta, None, None]:
         session, grpc_request = self._completion_session(self.setup(), request, stream=True)
-        for delta in self._generate(session, grpc_request):
-            yield _completion_delta(delta)
+        with contextlib.closing(self._generate(session, grpc_request)) as deltas:
+            for delta in deltas:
+                yield _completion_delta(delta)
         if request.stream_usage:
             yield _completion_delta(session.usage_delta())
 
-    async def astream_complete(self, request: CompletionRequest) -> AsyncIterator[CompletionDelta]:
+    async def astream_complete(
+        self, request: CompletionRequest
+    ) -> AsyncGenerator[CompletionDelta, None]:
         session, grpc_request = self._completion_session(await self.asetup(), request, stream=True)
-        async for delta in self._agenerate(session, grpc_request):
-            yield _completion_delta(delta)
+        async with contextlib.aclosing(self._agenerate(session, grpc_request)) as deltas:
+            async for delta in deltas:
+                yield _completion_delta(delta)
         if request.stream_usage:
             yield _completion_delta(session.usage_delta())
-
-    # -- errors ----------------------------------------------------------------------------
-
-    def _errors(self) -> Any:
-        return _TranslatedErrors(self.base_url)
-
-
-class _TranslatedErrors:
-    """Raise gRPC errors as this package's family (works in sync and async code)."""
-
-    def __init__(self, address: str) -> None:
-        self._address = address
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        import grpc
-
-        if isinstance(exc, grpc.RpcError):
-            raise wire.translate_error(exc, self._address) from exc
 
 
 def _completion_logprobs(entries: list[dict[str, Any]] | None) -> dict[str, Any] | None:
@@ -344,12 +315,19 @@ def _completion_delta(delta: ChatDelta) -> CompletionDelta:
         index=delta.index,
         usage=delta.usage,
         info=delta.info,
+        token_ids=delta.token_ids,
     )
 
 
 def _completion_reply(reply: ChatReply) -> CompletionReply:
     logprobs = _completion_logprobs(reply.logprobs)
-    return CompletionReply(reply.content, reply.finish_reason, logprobs, reply.usage, reply.info)
+    return CompletionReply(
+        reply.content, reply.finish_reason, logprobs, reply.usage, reply.info, reply.token_ids
+    )
+
+
+def _tokenizer_request() -> Any:
+    return wire.pb().common__pb2.GetTokenizerRequest()
 
 
 def _unpack_tokenizer(chunks: list[Any]) -> str:

@@ -45,6 +45,18 @@ class ModelSetup:
     tool_call_parser: str | None
 
 
+@dataclass(frozen=True)
+class ToolPolicy:
+    """What the request's tools, tool_choice and parallel_tool_calls do to the parsed reply."""
+
+    parse: bool = False
+    """Tools were offered and tool_choice is not "none": read calls out of the content."""
+    single_call: bool = False
+    """parallel_tool_calls=False: vLLM keeps the first call only."""
+    named: bool = False
+    """tool_choice named a tool: the finish reason stays "stop" (OpenAI's rule, kept by vLLM)."""
+
+
 class ChoiceState:
     """Decoding and parsing state of one choice (one ``index``) of a streamed chat reply."""
 
@@ -55,7 +67,7 @@ class ChoiceState:
         *,
         prompt_ids: Sequence[int],
         thinking: bool,
-        parse_tools: bool,
+        tools: ToolPolicy,
     ) -> None:
         self._tokenizer = setup.tokenizer
         self._decoder = TokenDecoder(
@@ -67,6 +79,7 @@ class ChoiceState:
             include_stop_str_in_output=bool(sampling.get("include_stop_str_in_output")),
             skip_special_tokens=sampling.get("skip_special_tokens", True),
             prompt_token_ids=prompt_ids,
+            min_tokens=sampling.get("min_tokens") or 0,
         )
         self._reasoning: ReasoningParser | None = (
             reasoning_parser(setup.reasoning_parser, thinking=thinking)
@@ -75,17 +88,20 @@ class ChoiceState:
         )
         self._tools: ToolCallParser | None = (
             tool_call_parser(setup.tool_call_parser)
-            if parse_tools and setup.tool_call_parser
+            if tools.parse and setup.tool_call_parser
             else None
         )
+        self._tool_policy = tools
         self.completion_tokens = 0
         self.reasoning_tokens = 0
         self.called_tools = False
+        self._unreported_ids: list[int] = []
 
     def step(
         self, token_ids: Sequence[int], logprobs: Any = None
     ) -> tuple[str, str, list[ToolCallDelta], list[LogprobEntry] | None]:
         self.completion_tokens += len(token_ids)
+        self._unreported_ids.extend(token_ids)
         entries = self._logprob_entries(logprobs) if logprobs is not None else None
         if self._reasoning is None or not self._reasoning.in_reasoning:
             return (*self._split(self._decoder.step(token_ids)), entries)
@@ -104,6 +120,12 @@ class ChoiceState:
             calls.extend(more_calls)
         return "".join(reasoning), "".join(content), calls, entries
 
+    def take_token_ids(self) -> tuple[int, ...]:
+        """The token IDs stepped since the last call: each is reported once, with the first
+        delta after it (a token may add no text yet: part of a character, a parser's tag)."""
+        taken, self._unreported_ids = tuple(self._unreported_ids), []
+        return taken
+
     @property
     def counts_reasoning(self) -> bool:
         return self._reasoning is not None
@@ -117,13 +139,15 @@ class ChoiceState:
         if self._tools is not None:
             tail, tail_calls = self._tools.finish()
             content += tail
-            calls.extend(tail_calls)
+            calls.extend(self._kept(tail_calls))
         self.called_tools = self.called_tools or bool(calls)
         return reasoning, content, calls
 
     def finish_reason(self, engine_reason: str | None) -> str | None:
         reason = "stop" if self._decoder.stopped else engine_reason
-        return "tool_calls" if reason == "stop" and self.called_tools else reason
+        if reason == "stop" and self.called_tools and not self._tool_policy.named:
+            return "tool_calls"
+        return reason
 
     def _split(self, text: str) -> tuple[str, str, list[ToolCallDelta]]:
         calls: list[ToolCallDelta] = []
@@ -138,10 +162,14 @@ class ChoiceState:
         if self._tools is None or not content:
             return content
         content, new_calls = self._tools.feed(content)
+        new_calls = self._kept(new_calls)
         if new_calls:
             self.called_tools = True
             calls.extend(new_calls)
         return content
+
+    def _kept(self, calls: list[ToolCallDelta]) -> list[ToolCallDelta]:
+        return [c for c in calls if c.index == 0] if self._tool_policy.single_call else calls
 
     def _logprob_entries(self, logprobs: Any) -> list[LogprobEntry]:
         entries = []
@@ -171,7 +199,7 @@ class ChatSession:
         *,
         prompt_ids: Sequence[int],
         thinking: bool,
-        parse_tools: bool,
+        tools: ToolPolicy,
         stream: bool,
     ) -> None:
         self._new_choice = functools.partial(
@@ -180,7 +208,7 @@ class ChatSession:
             sampling,
             prompt_ids=prompt_ids,
             thinking=thinking,
-            parse_tools=parse_tools,
+            tools=tools,
         )
         self._choices: dict[int, ChoiceState] = {}
         self._stream = stream
@@ -233,6 +261,7 @@ class ChatSession:
                     logprobs=logprobs if any(d.logprobs is not None for d in mine) else None,
                     usage=usage,
                     info=self._info,
+                    token_ids=tuple(i for d in mine for i in d.token_ids),
                 )
             )
         return replies
@@ -243,7 +272,8 @@ class ChatSession:
         return self._choices[index]
 
     def _step(self, index: int, token_ids: Sequence[int], logprobs: Any) -> Iterator[ChatDelta]:
-        reasoning, content, calls, entries = self._choice(index).step(token_ids, logprobs)
+        choice = self._choice(index)
+        reasoning, content, calls, entries = choice.step(token_ids, logprobs)
         if reasoning or content or calls or entries:
             yield ChatDelta(
                 content=content,
@@ -252,6 +282,7 @@ class ChatSession:
                 logprobs=entries,
                 index=index,
                 info=self._info,
+                token_ids=choice.take_token_ids(),
             )
 
     def _finish(self, index: int, engine_reason: str | None) -> Iterator[ChatDelta]:
@@ -266,4 +297,5 @@ class ChatSession:
             finish_reason=reason,
             index=index,
             info=self._info,
+            token_ids=choice.take_token_ids(),
         )

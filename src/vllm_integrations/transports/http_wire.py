@@ -38,8 +38,6 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """The /v1/chat/completions request body."""
-    if request.tool_choice is not None and not request.tools:
-        raise ValueError("tool_choice was given without any tools")
     body: dict[str, Any] = {"model": request.model, "messages": request.messages}
     body.update(request.sampling)
     if request.tools:
