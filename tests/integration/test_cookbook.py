@@ -49,8 +49,8 @@ def run_example(name: str, base_url: str) -> str:
     return result.stdout
 
 
-def test_langchain_agent_calls_the_tool_and_answers(vllm_http_base_url: str) -> None:
-    printed = run_example("langchain_agent.py", vllm_http_base_url).splitlines()
+def test_langchain_agent_calls_the_tool_and_answers(base_url: str) -> None:
+    printed = run_example("langchain_agent.py", base_url).splitlines()
     assert printed[0] == "human: What is the weather in Paris?"
     assert "'name': 'get_weather'" in printed[1]
     assert "'city': 'Paris'" in printed[1]
@@ -58,10 +58,10 @@ def test_langchain_agent_calls_the_tool_and_answers(vllm_http_base_url: str) -> 
     assert printed[3] == f"ai: {script('weather_answer').content}"
 
 
-def test_langchain_structured_outputs_print_every_mode(vllm_http_base_url: str) -> None:
+def test_langchain_structured_outputs_print_every_mode(base_url: str) -> None:
     printed = dict(
         line.split(": ", 1)
-        for line in run_example("langchain_structured_outputs.py", vllm_http_base_url).splitlines()
+        for line in run_example("langchain_structured_outputs.py", base_url).splitlines()
     )
     assert printed["json_schema"].startswith("setup=")
     assert printed["json_mode"].startswith("{")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,8 +22,12 @@ def test_readme_example_runs(
     vllm_server_python: str,
 ) -> None:
     monkeypatch.setenv("VLLM_SERVER_PYTHON", vllm_server_python)
-    if "ChatVLLM" in code:
+    if "ChatVLLM" in code or "vllm_integrations.llama_index" in code:
         monkeypatch.setenv("VLLM_BASE_URL", request.getfixturevalue("vllm_http_base_url"))
+    if "GrpcClient" in code:
+        grpc_address = urlsplit(request.getfixturevalue("vllm_grpc_base_url"))
+        monkeypatch.setenv("VLLM_GRPC_HOST", str(grpc_address.hostname))
+        monkeypatch.setenv("VLLM_GRPC_PORT", str(grpc_address.port))
     namespace: dict[str, object] = {"__name__": "readme_example"}
     exec(compile(code, str(README), "exec"), namespace)
     tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
@@ -42,6 +47,15 @@ EXPECTED_OUTPUT = {
     "bind_tools(": r"\('get_weather', \{'city': 'Paris'\}\), \('get_time', \{'city': 'Tokyo'\}\)",
     "with_structured_output(": r"^setup='.+' punchline='.+'\n[A-Z]{3}-\d{2}\n(yes|no)\n"
     r"(hello|goodbye)\n$",
+    "VLLMGrpcClient(": r"^The user asks for the capital of France\. That is Paris\. \| The "
+    r"capital of France is Paris\.\nThe capital of France is Paris\.\n[A-Z]{3}-\d{2}\n"
+    r"\[(\d+, ){4}\d+\]\n$",
+    "llm.stream_chat(": r"^The user asks for the capital of France\. That is Paris\.The capital of "
+    r"France is Paris\.\n\['ThinkingBlock', 'TextBlock'\]\nThe capital of France is Paris\.\n$",
+    "FunctionAgent(": r"^get_weather \{'city': 'Paris'\} Sunny, 22 °C\nIt is sunny and 22 °C in "
+    r"Paris\.\n$",
+    "structured_predict(": r"^setup='Why was the cat sitting on the computer\?' punchline='To keep "
+    r"an eye on the mouse!'\n[A-Z]{3}-\d{2}\n(yes|no)\n$",
 }
 
 

@@ -6,7 +6,6 @@ function_calling forces a tool call. Parsers read the answer text, never the rea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -31,24 +30,6 @@ if TYPE_CHECKING:
     from vllm_integrations.langchain.chat_models import ChatVLLM
 
 _TEXT_METHODS = {"regex": "regex", "choice": "choice", "grammar": "grammar"}
-
-
-def tool_choice_param(choice: str | bool | dict[str, Any], names: Sequence[str]) -> Any:
-    """LangChain's tool_choice spellings in vLLM's (OpenAI's) form; an unknown name fails now."""
-    if choice is True or choice in ("any", "required"):
-        return "required"
-    if choice in ("auto", "none"):
-        return choice
-    if isinstance(choice, str):
-        if choice not in names:
-            raise ValueError(f"tool_choice {choice!r} names no bound tool (tools: {list(names)})")
-        return {"type": "function", "function": {"name": choice}}
-    if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-        if name is not None and name not in names:
-            raise ValueError(f"tool_choice names {name!r}, which is not a bound tool")
-        return choice
-    raise ValueError(f"unsupported tool_choice: {choice!r}")
 
 
 def from_response_format(response_format: dict[str, Any]) -> StructuredOutputs | None:

@@ -17,17 +17,19 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from vllm_integrations._client import (
+    SHARED_SAMPLING_FIELDS,
+    STRICT_CONFIG,
+    chat_template_kwargs,
+    reject_unknown,
+    tool_choice_param,
+)
 from vllm_integrations.langchain import (
     _blocks,  # noqa: F401  (registers the block translator)
     _messages,
     _structured,
 )
-from vllm_integrations.langchain._base import (
-    SHARED_SAMPLING_FIELDS,
-    STRICT_CONFIG,
-    VLLMClientSettings,
-    reject_unknown,
-)
+from vllm_integrations.langchain._base import VLLMClientSettings
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.types import ChatReply, ChatRequest
 
@@ -115,13 +117,11 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
             if structured is not None:
                 raise ValueError("give structured_outputs or response_format, not both")
             structured = _structured.from_response_format(response_format)
-        template_kwargs = {
-            **(self.chat_template_kwargs or {}),
-            **options.pop("chat_template_kwargs", {}),
-        }
-        reasoning = options.pop("reasoning", self.reasoning)
-        if reasoning is not None:
-            template_kwargs["enable_thinking"] = reasoning
+        template_kwargs = chat_template_kwargs(
+            self.chat_template_kwargs,
+            options.pop("chat_template_kwargs", None),
+            options.pop("reasoning", self.reasoning),
+        )
         request = ChatRequest(
             model=model,
             messages=_messages.to_openai_messages(messages, send_reasoning=self.send_reasoning),
@@ -130,7 +130,7 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
             tool_choice=options.pop("tool_choice", None),
             parallel_tool_calls=options.pop("parallel_tool_calls", None),
             structured_outputs=structured,
-            chat_template_kwargs=template_kwargs or None,
+            chat_template_kwargs=template_kwargs,
             extra_body=self.merged_extra_body(options.pop("extra_body", None)),
             stream_usage=options.pop("stream_usage", self.stream_usage),
         )
@@ -220,7 +220,7 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         if tool_choice is not None and tool_choice is not False:
             names = [tool["function"]["name"] for tool in formatted]
-            kwargs["tool_choice"] = _structured.tool_choice_param(tool_choice, names)
+            kwargs["tool_choice"] = tool_choice_param(tool_choice, names)
         elif tool_choice is False:
             kwargs["tool_choice"] = "none"
         if parallel_tool_calls is not None:

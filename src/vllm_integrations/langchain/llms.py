@@ -12,12 +12,8 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseLLM, LangSmithParams
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
-from vllm_integrations.langchain._base import (
-    SHARED_SAMPLING_FIELDS,
-    STRICT_CONFIG,
-    VLLMClientSettings,
-    reject_unknown,
-)
+from vllm_integrations._client import SHARED_SAMPLING_FIELDS, STRICT_CONFIG, reject_unknown
+from vllm_integrations.langchain._base import VLLMClientSettings
 from vllm_integrations.langchain._messages import usage_metadata
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.types import CompletionDelta, CompletionReply, CompletionRequest, Usage

@@ -327,6 +327,70 @@ def _fallbacks() -> tuple[Script, ...]:
     return tuple(scripts)
 
 
+_LLAMA_INDEX_QA_SYSTEM = (
+    "You are an expert Q&A system that is trusted around the world.\n"
+    "Always answer the query using the provided context information, and not prior knowledge.\n"
+    "Some rules to follow:\n"
+    "1. Never directly reference the given context in your answer.\n"
+    "2. Avoid statements like 'Based on the context, ...' or 'The context information ...' or "
+    "anything along those lines."
+)
+_LLAMA_INDEX_QA_USER = (
+    "Context information is below.\n"
+    "---------------------\n"
+    "The Eiffel Tower in Paris is 330 metres tall.\n"
+    "---------------------\n"
+    "Given the context information and not prior knowledge, answer the query.\n"
+    "Query: How tall is the Eiffel Tower?\n"
+    "Answer: "
+)
+_LLAMA_INDEX_JOKE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "Joke",
+        "description": "Joke(*args: Any, **kwargs: Any) -> ~Model\nModel function.",
+        "parameters": {
+            "properties": {
+                "setup": {"title": "Setup", "type": "string"},
+                "punchline": {"title": "Punchline", "type": "string"},
+            },
+            "required": ["setup", "punchline"],
+            "type": "object",
+        },
+    },
+}
+_CAT_JOKE = {
+    "setup": "Why was the cat sitting on the computer?",
+    "punchline": "To keep an eye on the mouse!",
+}
+
+
+def _llama_index() -> tuple[Script, ...]:
+    """What LlamaIndex sends that no other script covers, recorded from the LlamaIndex VLLM:
+    the cookbook query engine's text-QA prompt over its retrieved note, and structured_predict
+    in FUNCTION program mode (a forced call of a tool LlamaIndex makes from the output class)."""
+    return (
+        Script(
+            "llama_index_query_engine",
+            (
+                {"role": "system", "content": _LLAMA_INDEX_QA_SYSTEM},
+                {"role": "user", "content": _LLAMA_INDEX_QA_USER},
+            ),
+            content="The Eiffel Tower is 330 metres tall.",
+            reasoning="The context gives the height of the Eiffel Tower.",
+            tags=frozenset({"llama_index"}),
+        ),
+        Script(
+            "llama_index_function_program",
+            _user("Tell me a joke about cats."),
+            reasoning=_TOOL_REASONING,
+            tool_calls=(ToolCall("Joke", _CAT_JOKE),),
+            tags=frozenset({"llama_index", "tools"}),
+            raw_tools=(_LLAMA_INDEX_JOKE_TOOL,),
+        ),
+    )
+
+
 SCRIPTS: tuple[Script, ...] = (
     *_PLAIN,
     *_TOOLS,
@@ -334,6 +398,7 @@ SCRIPTS: tuple[Script, ...] = (
     *(_no_thinking(s) for s in _PLAIN),
     *_fallbacks(),
     *_langchain_suite(),
+    *_llama_index(),
 )
 """Every scripted conversation, by design reproduced exactly at temperature 0."""
 

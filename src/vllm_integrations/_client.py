@@ -1,0 +1,209 @@
+"""What every framework adapter shares: where the server is, every vLLM sampling parameter, the
+transport the base URL selects, the served model's card, and the request options both
+frameworks spell alike.
+
+Each sampling parameter is a real field and may also be given per call; per-call values win.
+Anything else given per call is an error, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from vllm_integrations.errors import NotFoundError
+from vllm_integrations.settings import default_api_key, default_base_url, transport_for
+from vllm_integrations.transports.grpc import GrpcTransport
+from vllm_integrations.transports.http import HttpTransport
+from vllm_integrations.transports.http_wire import deep_merge
+from vllm_integrations.types import ModelCard
+
+SHARED_SAMPLING_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "min_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "repetition_penalty",
+    "seed",
+    "stop_token_ids",
+    "min_tokens",
+    "ignore_eos",
+    "logit_bias",
+    "include_stop_str_in_output",
+    "skip_special_tokens",
+)
+
+
+STRICT_CONFIG = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+"""Unknown constructor arguments are errors (the frameworks' base classes would ignore them)."""
+
+
+class ClientSettings(BaseModel):
+    """Connection and sampling settings of a vLLM model (mixed into every adapter class)."""
+
+    model_config = STRICT_CONFIG
+
+    model_name: str | None = Field(default=None, alias="model")
+    """Served model name; read from the server's /v1/models when omitted."""
+    base_url: str = Field(default_factory=default_base_url)
+    """``http(s)://HOST:PORT/v1`` or ``grpc(s)://HOST:PORT``; default ``$VLLM_BASE_URL``, else
+    http://localhost:8000/v1."""
+    api_key: SecretStr = Field(default_factory=lambda: SecretStr(default_api_key()), exclude=True)
+    """Default ``$VLLM_API_KEY``, else "EMPTY" (vLLM checks keys only with --api-key). Never
+    dumped: a model restored from its dump reads the key from the environment again."""
+    timeout: float | None = None
+    max_retries: int = 2
+    """Retries of connection errors, 408, 409, 429 and 5xx, with backoff (the openai SDK's)."""
+    default_headers: dict[str, str] | None = None
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    stop_token_ids: list[int] | None = None
+    min_tokens: int | None = None
+    ignore_eos: bool | None = None
+    logit_bias: dict[int, float] | None = None
+    include_stop_str_in_output: bool | None = None
+    skip_special_tokens: bool | None = None
+
+    tokenizer: str | None = None
+    """gRPC only: tokenizer path or hub id; default: the server's own tokenizer files."""
+    reasoning_parser: str | None = None
+    """gRPC only: vLLM's name of the reasoning parser (qwen3, deepseek_r1); default: the
+    parser the server's engine runs."""
+    tool_call_parser: str | None = "hermes"
+    """gRPC only: vLLM's name of the tool-call parser the client runs."""
+
+    extra_body: dict[str, Any] | None = None
+    """Raw keys for the request body, deep-merged with per-call ``extra_body`` (per call wins)."""
+    stream_usage: bool = True
+    """Ask for token usage when streaming (``stream_options.include_usage``)."""
+
+    _transport: HttpTransport | GrpcTransport | None = PrivateAttr(default=None)
+    _served: list[ModelCard] | None = PrivateAttr(default=None)
+
+    @property
+    def transport(self) -> HttpTransport | GrpcTransport:
+        """The transport the base URL's scheme names, made on first use."""
+        if self._transport is None and transport_for(self.base_url) == "grpc":
+            self._transport = GrpcTransport(
+                self.base_url,
+                timeout=self.timeout,
+                tokenizer=self.tokenizer,
+                reasoning_parser=self.reasoning_parser,
+                tool_call_parser=self.tool_call_parser,
+                metadata=self.default_headers,
+            )
+        if self._transport is None:
+            self._transport = HttpTransport(
+                self.base_url,
+                self.api_key.get_secret_value(),
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                default_headers=self.default_headers,
+            )
+        return self._transport
+
+    def served_models(self) -> list[ModelCard]:
+        """The server's models (asked once, then remembered)."""
+        if self._served is None:
+            self._served = self.transport.list_models()
+        return self._served
+
+    async def aserved_models(self) -> list[ModelCard]:
+        if self._served is None:
+            self._served = await self.transport.alist_models()
+        return self._served
+
+    def resolved_model(self) -> str:
+        """The model to ask for: the configured one, else the server's first served model."""
+        return self.model_name or _first_model(self.served_models(), self.base_url)
+
+    async def aresolved_model(self) -> str:
+        return self.model_name or _first_model(await self.aserved_models(), self.base_url)
+
+    def model_card(self) -> ModelCard:
+        """The served card of the model this client asks for (its context window)."""
+        name = self.resolved_model()
+        served = self.served_models()
+        for card in served:
+            if card.id == name:
+                return card
+        raise NotFoundError(
+            f"The model `{name}` is not served here (served: {[c.id for c in served]})",
+            address=self.base_url,
+        )
+
+    def sampling(self, fields: tuple[str, ...], overrides: dict[str, Any]) -> dict[str, Any]:
+        """Sampling parameters that are set, per-call ``overrides`` first (consumed from it)."""
+        chosen = {}
+        for name in fields:
+            value = overrides.pop(name) if name in overrides else getattr(self, name)
+            if value is not None:
+                chosen[name] = value
+        return chosen
+
+    def merged_extra_body(self, per_call: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not per_call:
+            return self.extra_body
+        return deep_merge(self.extra_body or {}, per_call)
+
+
+def _first_model(models: list[ModelCard], base_url: str) -> str:
+    if not models:
+        raise ValueError(f"the vLLM server at {base_url} serves no model")
+    return models[0].id
+
+
+def reject_unknown(kwargs: Mapping[str, Any], owner: str) -> None:
+    """Fail at once on keyword arguments nobody consumed."""
+    if kwargs:
+        names = ", ".join(sorted(kwargs))
+        raise TypeError(
+            f"{owner} got unexpected keyword argument(s): {names}. "
+            "Raw vLLM request keys go in extra_body={...}."
+        )
+
+
+def chat_template_kwargs(
+    configured: Mapping[str, Any] | None,
+    per_call: Mapping[str, Any] | None,
+    reasoning: bool | None,
+) -> dict[str, Any] | None:
+    """The chat template's keyword arguments: per call over configured, and the thinking
+    switch (``enable_thinking``, which Qwen3-style templates read) when ``reasoning`` is set."""
+    merged = {**(configured or {}), **(per_call or {})}
+    if reasoning is not None:
+        merged["enable_thinking"] = reasoning
+    return merged or None
+
+
+def tool_choice_param(choice: str | bool | dict[str, Any], names: Sequence[str]) -> Any:
+    """A tool choice in vLLM's (OpenAI's) form: "auto", "none", "required" (also spelled "any"
+    or True), a tool's name, or the OpenAI dict; a name that is not a tool fails now."""
+    if choice is True or choice in ("any", "required"):
+        return "required"
+    if choice in ("auto", "none"):
+        return choice
+    if isinstance(choice, str):
+        if choice not in names:
+            raise ValueError(f"tool_choice {choice!r} names no bound tool (tools: {list(names)})")
+        return {"type": "function", "function": {"name": choice}}
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if name is not None and name not in names:
+            raise ValueError(f"tool_choice names {name!r}, which is not a bound tool")
+        return choice
+    raise ValueError(f"unsupported tool_choice: {choice!r}")
