@@ -1,45 +1,37 @@
 """A loopback HTTP server replaying one long vLLM-shaped chat stream at line rate.
 
 Why: client-side streaming cost must be measured without a model or a real vLLM in the way.
-The stream is rendered once, in vLLM's exact chunk JSON and uvicorn's framing (one HTTP chunk
-per SSE event), and written as fast as the socket takes it, so the client is the bottleneck.
+The stream (``replay.recorded_generation``: one delta per token) is rendered once, in vLLM's
+exact chunk JSON and uvicorn's framing (one HTTP chunk per SSE event), and written as fast as
+the socket takes it, so the client is the bottleneck.
 
-Run it alone with ``python benchmarks/sse_replay_server.py --chunks 2000``: it prints its base
+Run it alone with ``python benchmarks/sse_replay_server.py --tokens 2000``: it prints its base
 URL (``http://127.0.0.1:PORT/v1``) on one line, then serves until killed.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODEL = "m"
+from replay import (
+    MODEL,
+    PROMPT_TOKENS,
+    Generation,
+    model_dir,
+    recorded_generation,
+    replay_server_arguments,
+)
+
 MODELS_BODY = json.dumps(
-    {"object": "list", "data": [{"id": MODEL, "object": "model", "max_model_len": 4096}]}
+    {"object": "list", "data": [{"id": MODEL, "object": "model", "max_model_len": 32768}]}
 ).encode()
 
 
-def _token(kind: str, i: int) -> str:
-    return f"{kind}{i} "
-
-
-def expected_texts(chunks: int) -> tuple[str, str]:
-    """The reasoning and the content a client must reassemble from the stream."""
-    half = chunks // 2
-    reasoning = "".join(_token("r", i) for i in range(half))
-    content = "".join(_token("c", i) for i in range(chunks - half))
-    return reasoning, content
-
-
-def event_count(chunks: int, *, usage: bool = True) -> int:
-    """Data events in the stream (``[DONE]`` aside): role, tokens, finish, then usage."""
-    return chunks + 2 + usage
-
-
-def sse_events(chunks: int, *, usage: bool = True) -> list[bytes]:
+def sse_events(generation: Generation, *, usage: bool = True) -> list[bytes]:
     """The stream's SSE events: role chunk, reasoning deltas, content deltas, stop, usage."""
     head = {
         "id": "chatcmpl-b3f1c0a5d2e84e6f9a7c1d2e3f405162",
@@ -59,27 +51,42 @@ def sse_events(chunks: int, *, usage: bool = True) -> list[bytes]:
             choice["stop_reason"] = None  # vLLM sets it (None for EOS) on the last choice
         return {**head, "choices": [choice]}
 
-    half = chunks // 2
     payloads = [chunk({"role": "assistant", "content": ""})]
-    payloads += [chunk({"reasoning": _token("r", i)}) for i in range(half)]
-    payloads += [chunk({"content": _token("c", i)}) for i in range(chunks - half)]
+    payloads += [chunk({kind: text}) for kind, text in generation.deltas]
     payloads.append(chunk({"content": ""}, "stop"))
     if usage:
-        tokens = {"prompt_tokens": 9, "total_tokens": 9 + chunks, "completion_tokens": chunks}
+        generated = len(generation.token_ids)
+        tokens = {
+            "prompt_tokens": PROMPT_TOKENS,
+            "total_tokens": PROMPT_TOKENS + generated,
+            "completion_tokens": generated,
+        }
         payloads.append({**head, "choices": [], "usage": tokens})
     lines = [f"data: {json.dumps(p, separators=(',', ':'))}\n\n" for p in payloads]
     lines.append("data: [DONE]\n\n")
     return [line.encode() for line in lines]
 
 
-def chunked_body(events: list[bytes]) -> bytes:
+def chunk_frames(events: list[bytes]) -> list[bytes]:
     """HTTP/1.1 chunked framing, one chunk per event, as uvicorn writes vLLM's stream."""
-    return b"".join(b"%x\r\n%b\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+    return [b"%x\r\n%b\r\n" % (len(e), e) for e in events] + [b"0\r\n\r\n"]
 
 
-def make_server(chunks: int, port: int = 0) -> ThreadingHTTPServer:
-    """A server on 127.0.0.1 (port 0: a free one); call ``serve_forever`` to run it."""
-    bodies = {usage: chunked_body(sse_events(chunks, usage=usage)) for usage in (False, True)}
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # hundreds of clients may connect at once
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that left: not news
+            super().handle_error(request, client_address)
+
+
+def make_server(generation: Generation, port: int = 0, pace_us: int = 0) -> ThreadingHTTPServer:
+    """A server on 127.0.0.1 (port 0: a free one); call ``serve_forever`` to run it.
+
+    ``pace_us`` 0 writes each stream at once; otherwise one event every ``pace_us`` us.
+    """
+    frames = {usage: chunk_frames(sse_events(generation, usage=usage)) for usage in (False, True)}
+    bodies = {usage: b"".join(f) for usage, f in frames.items()}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
@@ -111,17 +118,20 @@ def make_server(chunks: int, port: int = 0) -> ThreadingHTTPServer:
             self.send_header("content-type", "text/event-stream; charset=utf-8")
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
-            self.wfile.write(bodies[usage])
+            if not pace_us:
+                self.wfile.write(bodies[usage])
+                return
+            for frame in frames[usage]:
+                self.wfile.write(frame)
+                time.sleep(pace_us / 1e6)
 
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    return _Server(("127.0.0.1", port), Handler)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--chunks", type=int, default=2000, help="token chunks in the stream")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    args = parser.parse_args()
-    server = make_server(args.chunks, args.port)
+    args = replay_server_arguments(__doc__.splitlines()[0] if __doc__ else None)
+    generation = recorded_generation(model_dir(args.model_dir), args.tokens)
+    server = make_server(generation, args.port, args.pace_us)
     print(f"http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
     try:
         server.serve_forever()

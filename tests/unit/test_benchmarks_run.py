@@ -1,4 +1,8 @@
-"""The benchmark scripts still run (a short pass; the numbers are read by people, not asserted)."""
+"""The benchmark scripts still run (a short pass; the numbers are read by people, not asserted).
+
+The replay servers serve the scripted tiny model's tokenizer, hence the model fixture; the
+real-server benchmark is left out (it starts two vLLM servers: minutes, not seconds).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,48 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
 
-def test_stream_cpu_benchmark_measures_every_variant() -> None:
-    script = BENCHMARKS / "stream_cpu_per_chunk.py"
+def run_benchmark(script: str, *args: str) -> Any:
     result = subprocess.run(
-        [sys.executable, str(script), "--chunks", "40", "--repeats", "1", "--json"],
+        [sys.executable, str(BENCHMARKS / script), *args, "--json"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=True,
     )
-    report = json.loads(result.stdout)
-    variants = [row["variant"] for row in report["results"]]
-    assert variants == ["raw openai SDK", "ChatOpenAI", "ChatVLLM"]
-    assert all(row["us_per_chunk"] > 0 for row in report["results"])
+    return json.loads(result.stdout)
+
+
+def test_stream_cpu_benchmark_measures_every_variant_at_each_length(
+    vllm_tiny_model: Path,
+) -> None:
+    report = run_benchmark(
+        "stream_cpu_per_token.py",
+        *("--tokens", "20", "40", "--repeats", "1", "--sample-tokens", "40"),
+        *("--model-dir", str(vllm_tiny_model)),
+    )
+    rows = {(row["variant"], row["tokens"]): row["us_per_token"] for row in report["results"]}
+    variants = [
+        "grpcio loop",
+        "openai SDK loop",
+        "ChatVLLM grpc://",
+        "ChatVLLM http://",
+        "ChatOpenAI http://",
+    ]
+    assert set(rows) == {(variant, tokens) for variant in variants for tokens in (20, 40)}
+    assert all(us > 0 for us in rows.values())
+
+
+def test_concurrent_streams_benchmark_completes_every_stream(vllm_tiny_model: Path) -> None:
+    report = run_benchmark(
+        "concurrent_streams.py",
+        *("--streams", "8", "--tokens", "20", "--repeats", "1"),
+        *("--model-dir", str(vllm_tiny_model)),
+    )
+    assert [row["transport"] for row in report["results"]] == ["grpc", "http"]
+    for row in report["results"]:
+        assert (row["errors"], row["tokens"]) == (0, 8 * 20), row["first_error"]
