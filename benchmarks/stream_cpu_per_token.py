@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import grpc.experimental
 import openai
 from langchain_core.messages import BaseMessageChunk
 from langchain_openai import ChatOpenAI
@@ -80,8 +81,11 @@ def _expect(label: str, got: object, want: object) -> None:
 
 
 def grpcio_loop(url: str, generation: Generation) -> Variant:
-    """The floor of the gRPC wire: a stub's stream, token IDs collected, nothing decoded."""
-    stub = pb_grpc.VllmEngineStub(grpc.insecure_channel(url.removeprefix("grpc://")))
+    """The floor of the gRPC wire: a stub's stream, token IDs collected, nothing decoded (on
+    a channel with the option this package sets: streams read in the caller's thread)."""
+    options = [(grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
+    channel = grpc.insecure_channel(url.removeprefix("grpc://"), options)
+    stub = pb_grpc.VllmEngineStub(channel)
 
     def consume() -> list[int]:
         request = pb.GenerateRequest(

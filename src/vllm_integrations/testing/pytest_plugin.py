@@ -8,15 +8,28 @@ its own chains against a real vLLM on CPU. Each server starts once per session, 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
 from vllm_integrations.server import LocalVLLMServer, Protocol
 from vllm_integrations.testing.model import ensure_model
 from vllm_integrations.testing.servers import tiny_model_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM (a CI time limit, ``timeout``) ends Python without any cleanup, which would
+    leave the vLLM servers running: turn it into an interrupt, which tears fixtures down."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
