@@ -14,6 +14,7 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 
+from tests.integration.test_langchain_structured import CODE, CODE_TAG, EBNF, JOKE_PROMPT, LARK
 from vllm_integrations.langchain import ChatVLLM
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.testing import SCRIPTS, SERVED_MODEL_NAME, Script, script
@@ -21,34 +22,19 @@ from vllm_integrations.testing.raw_grpc import wait_for_running
 
 CASES = [s for s in SCRIPTS if not s.raw_tools and len(s.messages) == 1]
 CALLS = ("invoke", "stream", "ainvoke", "astream")
-JOKE = "Tell me a joke about cats."
-CODE = r"[A-Z]{3}-\d{2}"
 JOKE_SCHEMA = {
     "type": "object",
     "properties": {"setup": {"type": "string"}, "punchline": {"type": "string"}},
     "required": ["setup", "punchline"],
 }
 STRUCTURED = {
-    "json_schema": (JOKE, StructuredOutputs(json_schema=JOKE_SCHEMA)),
-    "json_object": (JOKE, StructuredOutputs(json_object=True)),
+    "json_schema": (JOKE_PROMPT, StructuredOutputs(json_schema=JOKE_SCHEMA)),
+    "json_object": (JOKE_PROMPT, StructuredOutputs(json_object=True)),
     "regex": ("Give me a code.", StructuredOutputs(regex=CODE)),
     "choice": ("Is it sunny?", StructuredOutputs(choice=["yes", "no"])),
-    "grammar_ebnf": ("Pick one.", StructuredOutputs(grammar='root ::= "yes" | "no" | "maybe"')),
-    "grammar_lark": ("Pick one.", StructuredOutputs(grammar='start: "red" | "green" | "blue"')),
-    "structural_tag": (
-        "Give me a code.",
-        StructuredOutputs(
-            structural_tag={
-                "type": "structural_tag",
-                "format": {
-                    "type": "tag",
-                    "begin": "<code>",
-                    "content": {"type": "regex", "pattern": CODE},
-                    "end": "</code>",
-                },
-            }
-        ),
-    ),
+    "grammar_ebnf": ("Pick one.", StructuredOutputs(grammar=EBNF)),
+    "grammar_lark": ("Pick one.", StructuredOutputs(grammar=LARK)),
+    "structural_tag": ("Give me a code.", StructuredOutputs(structural_tag=CODE_TAG)),
 }
 WEATHER = script("weather_tool").messages[0]["content"]
 BOTH = script("parallel_tools").messages[0]["content"]

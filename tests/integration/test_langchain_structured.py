@@ -14,6 +14,15 @@ from vllm_integrations.structured import StructuredOutputs
 CODE = r"[A-Z]{3}-\d{2}"
 EBNF = 'root ::= "yes" | "no" | "maybe"'
 LARK = 'start: "red" | "green" | "blue"'
+CODE_TAG = {
+    "type": "structural_tag",
+    "format": {
+        "type": "tag",
+        "begin": "<code>",
+        "content": {"type": "regex", "pattern": CODE},
+        "end": "</code>",
+    },
+}
 
 
 def test_regex(chat: ChatVLLM) -> None:
@@ -99,15 +108,7 @@ def test_json_mode(chat: ChatVLLM) -> None:
 
 
 def test_structural_tag(chat: ChatVLLM) -> None:
-    tag = {
-        "type": "structural_tag",
-        "format": {
-            "type": "tag",
-            "begin": "<code>",
-            "content": {"type": "regex", "pattern": CODE},
-            "end": "</code>",
-        },
-    }
-    reply = chat.invoke("Give me a code.", structured_outputs=StructuredOutputs(structural_tag=tag))
+    structured = StructuredOutputs(structural_tag=CODE_TAG)
+    reply = chat.invoke("Give me a code.", structured_outputs=structured)
     assert isinstance(reply.content, str)
     assert re.fullmatch(f"<code>{CODE}</code>", reply.content)
