@@ -46,11 +46,11 @@ class Connection:
         import grpc
         import grpc.experimental
 
-        # Streams are read in the caller's thread instead of being handed over from grpcio's
-        # polling thread: that handover was half of the client's CPU per streamed token. Such
-        # calls cannot block in result(); iteration, cancel() and deadlines work as usual.
-        options = [(grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
         if self._channel is None:
+            # Streams are read in the caller's thread instead of being handed over from
+            # grpcio's polling thread: that handover was half of the client's CPU per streamed
+            # token. Such calls cannot block in result(); iteration, cancel() and deadlines work.
+            options = [(grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
             self._channel = (
                 grpc.secure_channel(self._target, self._credentials(), options)
                 if self._secure

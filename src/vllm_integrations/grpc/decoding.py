@@ -251,9 +251,9 @@ class TokenDecoder:
                 token_ids = token_ids[: index + 1]
                 break
         last = token_ids[-1] if token_ids else None
-        early, token_ids = token_ids[: self._unchecked], token_ids[self._unchecked :]
         text = ""
-        if early:
+        if self._unchecked:  # only the first min_tokens tokens pay for the split
+            early, token_ids = token_ids[: self._unchecked], token_ids[self._unchecked :]
             self._unchecked -= len(early)
             text, _ = self._matcher.feed(self._detokenizer.step(early), may_stop=False)
         if token_ids:
