@@ -101,6 +101,8 @@ class ChatDelta:
     token_ids: tuple[int, ...] = ()
     """Generated token IDs since this choice's previous delta (gRPC only). A token that adds
     no text yet comes with a later delta; all of them add up to ``ChatReply.token_ids``."""
+    stop_reason: str | int | None = None
+    """With the finish reason: the stop string or stop token ID that ended the choice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,9 @@ class ChatReply:
     token_ids: tuple[int, ...] = ()
     """Every generated token ID, as vLLM's ``return_token_ids`` gives them: the tokens that
     completed a stop string and the final EOS or stop token included. Filled over gRPC only."""
+    stop_reason: str | int | None = None
+    """vLLM's ``stop_reason``: the stop string or stop token ID that ended the choice; None
+    when EOS, the length limit or an abort ended it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,7 @@ class CompletionDelta:
     usage: Usage | None = None
     info: ResponseInfo | None = None
     token_ids: tuple[int, ...] = ()
+    stop_reason: str | int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,7 @@ class CompletionReply:
     usage: Usage | None
     info: ResponseInfo
     token_ids: tuple[int, ...] = ()
+    stop_reason: str | int | None = None
 
 
 @dataclass(frozen=True, slots=True)

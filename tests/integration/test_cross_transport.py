@@ -7,17 +7,19 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Awaitable, Callable, Generator
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
+from transformers import AutoTokenizer
 
 from tests.integration.test_langchain_structured import CODE, CODE_TAG, EBNF, JOKE_PROMPT, LARK
 from vllm_integrations.langchain import ChatVLLM
 from vllm_integrations.structured import StructuredOutputs
-from vllm_integrations.testing import SCRIPTS, SERVED_MODEL_NAME, Script, script
+from vllm_integrations.testing import SCRIPTS, SERVED_MODEL_NAME, STOP_WORD, Script, script
 from vllm_integrations.testing.raw_grpc import wait_for_running
 
 CASES = [s for s in SCRIPTS if not s.raw_tools and len(s.messages) == 1]
@@ -88,6 +90,7 @@ async def outcome(
         "reasoning": reply.additional_kwargs.get("reasoning_content"),
         "tool_calls": [(c["name"], c["args"]) for c in reply.tool_calls],
         "finish_reason": reply.response_metadata["finish_reason"],
+        "stop_reason": reply.response_metadata.get("stop_reason"),
         "usage": reply.usage_metadata,
     }
 
@@ -128,6 +131,23 @@ async def test_tool_choice(assert_same: Same, mode: str) -> None:
         return chat.bind_tools([get_weather, get_time], **binding)
 
     await assert_same(build, prompt)
+
+
+@pytest.mark.parametrize("stop", ["string", "token"])
+async def test_stops(
+    assert_same: Same, vllm_grpc_base_url: str, vllm_tiny_model: Path, stop: str
+) -> None:
+    s = script("stop_word_no_thinking")
+    prompt = s.messages[0]["content"]
+    if stop == "string":
+        options: dict[str, Any] = {"stop": [STOP_WORD]}
+        expected: str | int = STOP_WORD
+    else:  # the answer's third token
+        expected = AutoTokenizer.from_pretrained(vllm_tiny_model).encode(s.content)[2]
+        options = {"stop_token_ids": [expected]}
+    await assert_same(lambda chat: chat, prompt, reasoning=False, **options)
+    reply = await _chat(vllm_grpc_base_url).ainvoke(prompt, reasoning=False, **options)
+    assert reply.response_metadata["stop_reason"] == expected
 
 
 def test_leaving_a_stream_early_aborts_it_on_the_server(vllm_grpc_base_url: str) -> None:

@@ -68,3 +68,13 @@ def test_structured_outputs_bind_per_call(llm: VLLM, answer_prompt: str) -> None
     assert re.fullmatch(r"[a-z]{4}", constrained.invoke(answer_prompt))
     chosen = llm.bind(structured_outputs={"choice": ["left", "right"]}).invoke(answer_prompt)
     assert chosen in ("left", "right")
+
+
+def test_a_stop_string_cuts_the_text_and_is_the_stop_reason(llm: VLLM, capital_prompt: str) -> None:
+    completion = script("capital").completion()
+    word = script("capital").content.split()[1]
+    generation = llm.generate([capital_prompt], stop=[word]).generations[0][0]
+    assert generation.text == completion.split(word)[0]
+    assert (generation.generation_info or {})["stop_reason"] == word
+    *_, last = llm._stream(capital_prompt, stop=[word])
+    assert (last.generation_info or {})["stop_reason"] == word

@@ -8,11 +8,16 @@ import pytest
 from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from tests.unit.replies import chat_reply
 from vllm_integrations.langchain import VLLM, ChatVLLM
-from vllm_integrations.langchain._messages import message_from_reply, to_openai_messages
+from vllm_integrations.langchain._messages import (
+    StreamTracker,
+    message_from_reply,
+    to_openai_messages,
+)
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.transports.http_wire import chat_body
-from vllm_integrations.types import ChatReply, ResponseInfo, ToolCall
+from vllm_integrations.types import ChatDelta, ToolCall
 
 URL = "http://127.0.0.1:9/v1"
 
@@ -113,22 +118,31 @@ def test_reasoning_of_earlier_turns_is_sent_back_unless_turned_off() -> None:
 
 
 def test_bad_tool_arguments_become_invalid_tool_calls() -> None:
-    reply = ChatReply(
-        content="",
-        reasoning="",
+    reply = chat_reply(
         tool_calls=(
             ToolCall("1", "f", '{"a": '),
             ToolCall("2", "g", '["x"]'),
             ToolCall("3", "h", ""),
         ),
         finish_reason="tool_calls",
-        logprobs=None,
-        usage=None,
-        info=ResponseInfo(),
     )
     message = message_from_reply(reply)
     assert [c["name"] for c in message.invalid_tool_calls] == ["f", "g"]
     assert message.tool_calls == [{"name": "h", "args": {}, "id": "3", "type": "tool_call"}]
+
+
+@pytest.mark.parametrize("stop_reason", ["END", 42, None])
+def test_stop_reason_is_in_the_metadata_when_a_stop_ended_the_reply(
+    stop_reason: str | int | None,
+) -> None:
+    reply = chat_reply(content="Hi", stop_reason=stop_reason)
+    tracker = StreamTracker()
+    tracker.chunk(ChatDelta(content="Hi"))
+    tracker.chunk(ChatDelta(finish_reason="stop", stop_reason=stop_reason))
+    whole, streamed = message_from_reply(reply), tracker.terminal_chunk()
+    for metadata in (whole.response_metadata, streamed.response_metadata):
+        assert metadata.get("stop_reason") == stop_reason
+        assert ("stop_reason" in metadata) == (stop_reason is not None)
 
 
 def test_llm_rejects_unknown_keywords() -> None:

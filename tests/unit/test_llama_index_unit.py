@@ -16,10 +16,15 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.prompts import PromptTemplate
 from pydantic import BaseModel
 
+from tests.unit.replies import chat_reply
 from vllm_integrations.llama_index import VLLM
-from vllm_integrations.llama_index._messages import StreamFollower, to_openai_messages
+from vllm_integrations.llama_index._messages import (
+    StreamFollower,
+    chat_response,
+    to_openai_messages,
+)
 from vllm_integrations.structured import StructuredOutputs
-from vllm_integrations.types import ChatDelta, ResponseInfo, ToolCallDelta
+from vllm_integrations.types import ChatDelta, ResponseInfo, ToolCallDelta, Usage
 
 URL = "http://127.0.0.1:9/v1"
 
@@ -123,6 +128,18 @@ def test_two_tool_calls_in_one_stream_step_are_both_kept() -> None:
         ("a", "get_weather", {"city": "Paris"}),
         ("b", "get_time", {"city": "Tokyo"}),
     ]
+
+
+def test_raw_has_the_stop_reason_of_a_reply_a_stop_string_ended() -> None:
+    reply = chat_reply(content="Hi", info=ResponseInfo("chatcmpl-1", "m"), stop_reason="END")
+    follower = StreamFollower()
+    steps = [
+        ChatDelta(content="Hi", info=reply.info),
+        ChatDelta(finish_reason="stop", stop_reason="END"),
+        ChatDelta(usage=Usage(3, 1, 4)),  # the usage step that follows keeps the reply's facts
+    ]
+    raws = [chat_response(reply).raw] + [getattr(follower.response(s), "raw", None) for s in steps]
+    assert [raw and raw.get("stop_reason") for raw in raws] == ["END", None, "END", "END"]
 
 
 def _tool_response(arguments: str, finish_reason: str | None) -> ChatResponse:

@@ -49,6 +49,7 @@ def chat_completion(replies: Sequence[ChatReply], created: int) -> ChatCompletio
                 or None,
             },
             "finish_reason": reply.finish_reason,
+            "stop_reason": reply.stop_reason,
             "logprobs": None if reply.logprobs is None else {"content": reply.logprobs},
             "token_ids": list(reply.token_ids),
         }
@@ -83,6 +84,7 @@ class ChatChunks:
             "index": delta.index,
             "delta": message,
             "finish_reason": delta.finish_reason,
+            "stop_reason": delta.stop_reason,
             "logprobs": None if delta.logprobs is None else {"content": delta.logprobs},
             "token_ids": list(delta.token_ids),
         }
@@ -107,6 +109,7 @@ def completion(replies: Sequence[CompletionReply], created: int) -> Completion:
             "index": index,
             "text": reply.text,
             "finish_reason": reply.finish_reason,
+            "stop_reason": reply.stop_reason,
             "logprobs": reply.logprobs,
             "token_ids": list(reply.token_ids),
         }
@@ -126,6 +129,7 @@ def completion_chunk(delta: CompletionDelta, created: int) -> Completion:
         "index": delta.index,
         "text": delta.text,
         "finish_reason": delta.finish_reason,
+        "stop_reason": delta.stop_reason,
         "logprobs": delta.logprobs,
         "token_ids": list(delta.token_ids),
     }

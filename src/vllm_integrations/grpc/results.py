@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 FinishReason = Literal["stop", "length", "tool_calls", "abort", "error", "repetition"]
+StopReason = str | int | None
 
 # Two overrides below are flagged by mypy on purpose. The choices lists are narrowed to the
 # subclasses (lists are invariant; sound because this client builds every choice), and
@@ -57,6 +58,9 @@ class ChatCompletionMessage(_ChatCompletionMessage):
 class Choice(chat_completion.Choice):
     finish_reason: FinishReason  # type: ignore[assignment]
     message: ChatCompletionMessage
+    stop_reason: StopReason = None
+    """The stop string or stop token ID that ended the choice; None when EOS, the length
+    limit or an abort ended it (vLLM's field)."""
     token_ids: list[int] = Field(default_factory=list)
     """Every generated token ID, EOS or stop token included (vLLM's ``return_token_ids``)."""
 
@@ -76,6 +80,8 @@ class ChoiceDelta(chat_completion_chunk.ChoiceDelta):
 class ChunkChoice(chat_completion_chunk.Choice):
     finish_reason: FinishReason | None = None  # type: ignore[assignment]
     delta: ChoiceDelta
+    stop_reason: StopReason = None
+    """Set with ``finish_reason``, as on ``Choice``."""
     token_ids: list[int] = Field(default_factory=list)
     """The token IDs since this choice's previous chunk; a token that adds no text yet (part of
     a character, a parser's tag) comes with a later chunk."""
@@ -87,6 +93,8 @@ class ChatCompletionChunk(_ChatCompletionChunk):
 
 class CompletionChoice(_CompletionChoice):
     finish_reason: FinishReason  # type: ignore[assignment]
+    stop_reason: StopReason = None
+    """The stop string or stop token ID that ended the choice (vLLM's field)."""
     token_ids: list[int] = Field(default_factory=list)
     """The choice's generated token IDs; in a streamed chunk, those since its previous chunk."""
 

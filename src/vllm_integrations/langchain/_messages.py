@@ -58,9 +58,14 @@ def usage_metadata(usage: Usage) -> UsageMetadata:
     return metadata
 
 
-def response_metadata(info: ResponseInfo | None, finish_reason: str | None) -> dict[str, Any]:
-    """Metadata for the one message (or the one terminal chunk) that carries it."""
+def response_metadata(
+    info: ResponseInfo | None, finish_reason: str | None, stop_reason: str | int | None = None
+) -> dict[str, Any]:
+    """Metadata for the one message (or the one terminal chunk) that carries it; vLLM's
+    ``stop_reason`` only when a stop string or stop token ended the reply."""
     metadata: dict[str, Any] = {"model_provider": PROVIDER, "finish_reason": finish_reason}
+    if stop_reason is not None:
+        metadata["stop_reason"] = stop_reason
     if info is not None:
         metadata["model_name"] = info.model
         metadata["id"] = info.id
@@ -93,7 +98,7 @@ def _parse_tool_calls(reply: ChatReply) -> tuple[list[ToolCall], list[InvalidToo
 def message_from_reply(reply: ChatReply) -> AIMessage:
     """A whole reply as an AIMessage: text, reasoning, tool calls, usage and metadata."""
     calls, invalid = _parse_tool_calls(reply)
-    metadata = response_metadata(reply.info, reply.finish_reason)
+    metadata = response_metadata(reply.info, reply.finish_reason, reply.stop_reason)
     if reply.logprobs is not None:
         metadata["logprobs"] = {"content": reply.logprobs}
     return AIMessage(
@@ -126,10 +131,11 @@ class StreamTracker:
     """Follows one streamed reply, so finish reason, model, id and usage are emitted exactly once,
     on a terminal chunk (LangChain concatenates string metadata when chunks are added)."""
 
-    __slots__ = ("finish_reason", "info", "usage")
+    __slots__ = ("finish_reason", "info", "stop_reason", "usage")
 
     def __init__(self) -> None:
         self.finish_reason: str | None = None
+        self.stop_reason: str | int | None = None
         self.info: ResponseInfo | None = None
         self.usage: Usage | None = None
 
@@ -141,6 +147,7 @@ class StreamTracker:
             self.usage = delta.usage
         if delta.finish_reason is not None:
             self.finish_reason = delta.finish_reason
+            self.stop_reason = delta.stop_reason
         if delta.content or delta.reasoning or delta.tool_calls or delta.logprobs:
             return chunk_from_delta(delta)
         return None
@@ -149,6 +156,6 @@ class StreamTracker:
         return AIMessageChunk(
             content="",
             usage_metadata=usage_metadata(self.usage) if self.usage else None,
-            response_metadata=response_metadata(self.info, self.finish_reason),
+            response_metadata=response_metadata(self.info, self.finish_reason, self.stop_reason),
             chunk_position="last",
         )

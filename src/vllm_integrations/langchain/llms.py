@@ -140,6 +140,8 @@ class _Terminal:
             self.usage = delta.usage
         if delta.finish_reason is not None:
             self.info["finish_reason"] = delta.finish_reason
+            if delta.stop_reason is not None:
+                self.info["stop_reason"] = delta.stop_reason
         if delta.info is not None:
             self.info["model_name"] = delta.info.model
             self.info["id"] = delta.info.id
@@ -161,6 +163,8 @@ def _generation(reply: CompletionReply) -> Generation:
         "model_name": reply.info.model,
         "id": reply.info.id,
     }
+    if reply.stop_reason is not None:
+        info["stop_reason"] = reply.stop_reason
     if reply.logprobs is not None:
         info["logprobs"] = reply.logprobs
     if reply.usage is not None:

@@ -135,15 +135,20 @@ def _token_counts(usage: Usage | None) -> dict[str, int]:
 
 
 def _raw(
-    info: ResponseInfo | None, finish_reason: str | None, usage: Usage | None
+    info: ResponseInfo | None,
+    finish_reason: str | None,
+    usage: Usage | None,
+    stop_reason: str | int | None = None,
 ) -> dict[str, Any]:
     """The response's own facts in OpenAI's key names: what ``raw`` readers (token counters,
-    tracers) look for."""
+    tracers) look for; vLLM's ``stop_reason`` when a stop string or stop token ended it."""
     raw: dict[str, Any] = {
         "id": info.id if info else None,
         "model": info.model if info else None,
         "finish_reason": finish_reason,
     }
+    if stop_reason is not None:
+        raw["stop_reason"] = stop_reason
     if info is not None and info.system_fingerprint:
         raw["system_fingerprint"] = info.system_fingerprint
     if usage is not None:
@@ -167,7 +172,7 @@ def chat_response(reply: ChatReply) -> ChatResponse:
             role=MessageRole.ASSISTANT,
             blocks=_blocks(reply.reasoning, reply.content, reply.tool_calls),
         ),
-        raw=_raw(reply.info, reply.finish_reason, reply.usage),
+        raw=_raw(reply.info, reply.finish_reason, reply.usage, reply.stop_reason),
         logprobs=_logprobs(reply.logprobs),
         additional_kwargs=_token_counts(reply.usage),
     )
@@ -190,12 +195,14 @@ class StreamFollower:
         self._calls: dict[int, _PartialCall] = {}
         self._info: ResponseInfo | None = None
         self._finish_reason: str | None = None
+        self._stop_reason: str | int | None = None
         self._usage: Usage | None = None
 
     def response(self, delta: ChatDelta) -> ChatResponse | None:
         """The response for one delta, or None when it says nothing new (a role-only step)."""
         self._info = delta.info or self._info
-        self._finish_reason = delta.finish_reason or self._finish_reason
+        if delta.finish_reason is not None:
+            self._finish_reason, self._stop_reason = delta.finish_reason, delta.stop_reason
         self._usage = delta.usage or self._usage
         self._reasoning += delta.reasoning
         self._content += delta.content
@@ -219,7 +226,7 @@ class StreamFollower:
                 role=MessageRole.ASSISTANT, blocks=_blocks(self._reasoning, self._content, calls)
             ),
             delta=delta.content,
-            raw=_raw(self._info, self._finish_reason, self._usage),
+            raw=_raw(self._info, self._finish_reason, self._usage, self._stop_reason),
             logprobs=_logprobs(delta.logprobs),
             additional_kwargs={
                 **_token_counts(delta.usage),

@@ -313,13 +313,20 @@ def _completion_delta(delta: ChatDelta) -> CompletionDelta:
         usage=delta.usage,
         info=delta.info,
         token_ids=delta.token_ids,
+        stop_reason=delta.stop_reason,
     )
 
 
 def _completion_reply(reply: ChatReply) -> CompletionReply:
     logprobs = _completion_logprobs(reply.logprobs)
     return CompletionReply(
-        reply.content, reply.finish_reason, logprobs, reply.usage, reply.info, reply.token_ids
+        reply.content,
+        reply.finish_reason,
+        logprobs,
+        reply.usage,
+        reply.info,
+        reply.token_ids,
+        reply.stop_reason,
     )
 
 

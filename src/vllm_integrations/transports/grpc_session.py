@@ -149,6 +149,11 @@ class ChoiceState:
             return "tool_calls"
         return reason
 
+    @property
+    def stop_reason(self) -> str | int | None:
+        """The stop string or stop token ID that ended the choice (vLLM's ``stop_reason``)."""
+        return self._decoder.matched_stop
+
     def _split(self, text: str) -> tuple[str, str, list[ToolCallDelta]]:
         calls: list[ToolCallDelta] = []
         if self._reasoning is None:
@@ -214,7 +219,8 @@ class ChatSession:
         self._stream = stream
         self._info = info
         self._prompt_tokens = len(prompt_ids)
-        self._finished: dict[int, str | None] = {}
+        self._finished: dict[int, tuple[str | None, str | int | None]] = {}
+        """Per choice index: its finish reason and stop reason, once it has ended."""
 
     def on_response(self, response: Any) -> Iterator[ChatDelta]:
         """Deltas for one GenerateResponse (a chunk, or a complete that ends a choice)."""
@@ -252,16 +258,18 @@ class ChatSession:
         for index in sorted(self._choices):
             mine = [d for d in deltas if d.index == index]
             logprobs = [e for d in mine for e in d.logprobs or ()]
+            finish_reason, stop_reason = self._finished.get(index, (None, None))
             replies.append(
                 ChatReply(
                     content="".join(d.content for d in mine),
                     reasoning="".join(d.reasoning for d in mine),
                     tool_calls=tuple(assemble_tool_calls(c for d in mine for c in d.tool_calls)),
-                    finish_reason=self._finished.get(index),
+                    finish_reason=finish_reason,
                     logprobs=logprobs if any(d.logprobs is not None for d in mine) else None,
                     usage=usage,
                     info=self._info,
                     token_ids=tuple(i for d in mine for i in d.token_ids),
+                    stop_reason=stop_reason,
                 )
             )
         return replies
@@ -289,7 +297,7 @@ class ChatSession:
         choice = self._choice(index)
         reasoning, content, calls = choice.finish()
         reason = choice.finish_reason(engine_reason)
-        self._finished[index] = reason
+        self._finished[index] = (reason, choice.stop_reason)
         yield ChatDelta(
             content=content,
             reasoning=reasoning,
@@ -298,4 +306,5 @@ class ChatSession:
             index=index,
             info=self._info,
             token_ids=choice.take_token_ids(),
+            stop_reason=choice.stop_reason,
         )

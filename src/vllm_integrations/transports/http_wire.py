@@ -119,6 +119,7 @@ def chat_replies(data: Mapping[str, Any]) -> list[ChatReply]:
                 logprobs=(choice.get("logprobs") or {}).get("content"),
                 usage=total,
                 info=info,
+                stop_reason=choice.get("stop_reason"),
             )
         )
     return replies
@@ -139,6 +140,7 @@ def chat_deltas(data: Mapping[str, Any]) -> Iterator[ChatDelta]:
             finish_reason=choice.get("finish_reason"),
             index=choice.get("index") or 0,
             info=info,
+            stop_reason=choice.get("stop_reason"),
         )
     total = usage(data.get("usage"))
     if total is not None:
@@ -165,6 +167,7 @@ def completion_replies(data: Mapping[str, Any]) -> list[CompletionReply]:
             logprobs=choice.get("logprobs"),
             usage=total,
             info=info,
+            stop_reason=choice.get("stop_reason"),
         )
         for choice in data.get("choices") or []
     ]
@@ -179,6 +182,7 @@ def completion_deltas(data: Mapping[str, Any]) -> Iterator[CompletionDelta]:
             finish_reason=choice.get("finish_reason"),
             index=choice.get("index") or 0,
             info=info,
+            stop_reason=choice.get("stop_reason"),
         )
     total = usage(data.get("usage"))
     if total is not None:

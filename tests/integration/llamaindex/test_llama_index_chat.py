@@ -171,6 +171,7 @@ def test_per_call_settings_win_over_the_instance(base_url: str) -> None:
     assert raw(llm.chat(user(s)))["finish_reason"] == "length"
     cut = llm.chat(user(s), max_tokens=512, stop=[STOP_WORD])
     assert cut.message.content == s.content.split(STOP_WORD)[0]
+    assert raw(cut)["stop_reason"] == STOP_WORD
     capital = script("capital")
     assert_scripted(llm.chat(user(capital), max_tokens=512, reasoning=True), capital)
 
