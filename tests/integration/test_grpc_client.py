@@ -414,6 +414,27 @@ def test_completion_equals_the_openai_sdk_over_http(
     assert ours.usage == theirs.usage
 
 
+def test_completion_logprobs_equal_the_openai_sdk_over_http(
+    client: VLLMGrpcClient, http: openai.OpenAI
+) -> None:
+    options: dict[str, Any] = {
+        "prompt": "Once upon a time",
+        "temperature": 0,
+        "max_tokens": 12,
+        "logprobs": 2,
+    }
+    ours = client.completions.create(**options).choices[0].logprobs
+    theirs = http.completions.create(model=SERVED_MODEL_NAME, **options).choices[0].logprobs
+    assert ours is not None
+    assert theirs is not None
+    assert (ours.tokens, ours.text_offset) == (theirs.tokens, theirs.text_offset)
+    assert ours.token_logprobs == pytest.approx(theirs.token_logprobs, abs=1e-4)
+    with client.completions.create(stream=True, **options) as stream:
+        steps = [c.choices[0].logprobs for c in stream if c.choices and c.choices[0].logprobs]
+    # Streamed offsets continue from the text streamed so far, as vLLM's do.
+    assert [offset for step in steps for offset in step.text_offset or ()] == ours.text_offset
+
+
 def test_streamed_completion(client: VLLMGrpcClient) -> None:
     whole = client.completions.create(prompt="Once upon a time", temperature=0, max_tokens=12)
     with client.completions.create(

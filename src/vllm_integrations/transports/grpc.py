@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import uuid
 import zipfile
@@ -278,46 +279,62 @@ class GrpcTransport:
 
     def stream_complete(self, request: CompletionRequest) -> Generator[CompletionDelta, None, None]:
         session, grpc_request = self._completion_session(self.setup(), request, stream=True)
+        convert = _CompletionDeltas()
         with contextlib.closing(self._generate(session, grpc_request)) as deltas:
             for delta in deltas:
-                yield _completion_delta(delta)
+                yield convert(delta)
         if request.stream_usage:
-            yield _completion_delta(session.usage_delta())
+            yield convert(session.usage_delta())
 
     async def astream_complete(
         self, request: CompletionRequest
     ) -> AsyncGenerator[CompletionDelta, None]:
         session, grpc_request = self._completion_session(await self.asetup(), request, stream=True)
+        convert = _CompletionDeltas()
         async with contextlib.aclosing(self._agenerate(session, grpc_request)) as deltas:
             async for delta in deltas:
-                yield _completion_delta(delta)
+                yield convert(delta)
         if request.stream_usage:
-            yield _completion_delta(session.usage_delta())
+            yield convert(session.usage_delta())
 
 
-def _completion_logprobs(entries: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+def _completion_logprobs(
+    entries: list[dict[str, Any]] | None, text_offset: int = 0
+) -> dict[str, Any] | None:
     """Chat-shaped logprob entries in the completions shape (tokens, token_logprobs,
-    top_logprobs as token -> logprob)."""
+    top_logprobs as token -> logprob, and each token's text_offset counted from
+    ``text_offset``, as vLLM counts it: the previous offset plus the previous token's length)."""
     if entries is None:
         return None
+    lengths = (len(e["token"]) for e in entries[:-1])
     return {
         "tokens": [e["token"] for e in entries],
         "token_logprobs": [e["logprob"] for e in entries],
         "top_logprobs": [{t["token"]: t["logprob"] for t in e["top_logprobs"]} for e in entries],
+        "text_offset": list(itertools.accumulate(lengths, initial=text_offset)) if entries else [],
     }
 
 
-def _completion_delta(delta: ChatDelta) -> CompletionDelta:
-    return CompletionDelta(
-        text=delta.content,
-        logprobs=_completion_logprobs(delta.logprobs),
-        finish_reason=delta.finish_reason,
-        index=delta.index,
-        usage=delta.usage,
-        info=delta.info,
-        token_ids=delta.token_ids,
-        stop_reason=delta.stop_reason,
-    )
+class _CompletionDeltas:
+    """Chat deltas as completion deltas. A step's text_offset starts at the length of the text
+    its choice has streamed so far, as in vLLM's streamed completions."""
+
+    def __init__(self) -> None:
+        self._streamed: dict[int, int] = {}
+
+    def __call__(self, delta: ChatDelta) -> CompletionDelta:
+        start = self._streamed.get(delta.index, 0)
+        self._streamed[delta.index] = start + len(delta.content)
+        return CompletionDelta(
+            text=delta.content,
+            logprobs=_completion_logprobs(delta.logprobs, start),
+            finish_reason=delta.finish_reason,
+            index=delta.index,
+            usage=delta.usage,
+            info=delta.info,
+            token_ids=delta.token_ids,
+            stop_reason=delta.stop_reason,
+        )
 
 
 def _completion_reply(reply: ChatReply) -> CompletionReply:
