@@ -18,6 +18,10 @@ Message = dict[str, Any]
 LogprobEntry = dict[str, Any]
 """One sampled token's logprob in the OpenAI chat shape: token, logprob, bytes, top_logprobs."""
 
+StopReason = str | int | None
+"""vLLM's ``stop_reason``: the stop string or stop token ID that ended a choice; None when EOS,
+the length limit or an abort ended it."""
+
 
 @dataclass
 class ChatRequest:
@@ -101,8 +105,8 @@ class ChatDelta:
     token_ids: tuple[int, ...] = ()
     """Generated token IDs since this choice's previous delta (gRPC only). A token that adds
     no text yet comes with a later delta; all of them add up to ``ChatReply.token_ids``."""
-    stop_reason: str | int | None = None
-    """With the finish reason: the stop string or stop token ID that ended the choice."""
+    stop_reason: StopReason = None
+    """Set with the finish reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +123,7 @@ class ChatReply:
     token_ids: tuple[int, ...] = ()
     """Every generated token ID, as vLLM's ``return_token_ids`` gives them: the tokens that
     completed a stop string and the final EOS or stop token included. Filled over gRPC only."""
-    stop_reason: str | int | None = None
-    """vLLM's ``stop_reason``: the stop string or stop token ID that ended the choice; None
-    when EOS, the length limit or an abort ended it."""
+    stop_reason: StopReason = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ class CompletionDelta:
     usage: Usage | None = None
     info: ResponseInfo | None = None
     token_ids: tuple[int, ...] = ()
-    stop_reason: str | int | None = None
+    stop_reason: StopReason = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,7 @@ class CompletionReply:
     usage: Usage | None
     info: ResponseInfo
     token_ids: tuple[int, ...] = ()
-    stop_reason: str | int | None = None
+    stop_reason: StopReason = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from vllm_integrations.langchain._messages import (
 )
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.transports.http_wire import chat_body
-from vllm_integrations.types import ChatDelta, ToolCall
+from vllm_integrations.types import ChatDelta, StopReason, ToolCall
 
 URL = "http://127.0.0.1:9/v1"
 
@@ -133,7 +133,7 @@ def test_bad_tool_arguments_become_invalid_tool_calls() -> None:
 
 @pytest.mark.parametrize("stop_reason", ["END", 42, None])
 def test_stop_reason_is_in_the_metadata_when_a_stop_ended_the_reply(
-    stop_reason: str | int | None,
+    stop_reason: StopReason,
 ) -> None:
     reply = chat_reply(content="Hi", stop_reason=stop_reason)
     tracker = StreamTracker()

@@ -23,6 +23,8 @@ from openai.types.chat import ChatCompletionMessage as _ChatCompletionMessage
 from openai.types.chat import chat_completion, chat_completion_chunk
 from pydantic import BaseModel, ConfigDict, Field
 
+from vllm_integrations.types import StopReason
+
 __all__ = [
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -38,7 +40,6 @@ __all__ = [
 ]
 
 FinishReason = Literal["stop", "length", "tool_calls", "abort", "error", "repetition"]
-StopReason = str | int | None
 
 # Two overrides below are flagged by mypy on purpose. The choices lists are narrowed to the
 # subclasses (lists are invariant; sound because this client builds every choice), and

@@ -21,7 +21,14 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
-from vllm_integrations.types import ChatDelta, ChatReply, Message, ResponseInfo, Usage
+from vllm_integrations.types import (
+    ChatDelta,
+    ChatReply,
+    Message,
+    ResponseInfo,
+    StopReason,
+    Usage,
+)
 
 PROVIDER = "vllm"
 REASONING_KEY = "reasoning_content"
@@ -59,7 +66,7 @@ def usage_metadata(usage: Usage) -> UsageMetadata:
 
 
 def response_metadata(
-    info: ResponseInfo | None, finish_reason: str | None, stop_reason: str | int | None = None
+    info: ResponseInfo | None, finish_reason: str | None, stop_reason: StopReason = None
 ) -> dict[str, Any]:
     """Metadata for the one message (or the one terminal chunk) that carries it; vLLM's
     ``stop_reason`` only when a stop string or stop token ended the reply."""
@@ -135,7 +142,7 @@ class StreamTracker:
 
     def __init__(self) -> None:
         self.finish_reason: str | None = None
-        self.stop_reason: str | int | None = None
+        self.stop_reason: StopReason = None
         self.info: ResponseInfo | None = None
         self.usage: Usage | None = None
 

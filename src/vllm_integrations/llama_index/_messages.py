@@ -34,6 +34,7 @@ from vllm_integrations.types import (
     LogprobEntry,
     Message,
     ResponseInfo,
+    StopReason,
     ToolCall,
     Usage,
 )
@@ -138,7 +139,7 @@ def _raw(
     info: ResponseInfo | None,
     finish_reason: str | None,
     usage: Usage | None,
-    stop_reason: str | int | None = None,
+    stop_reason: StopReason = None,
 ) -> dict[str, Any]:
     """The response's own facts in OpenAI's key names: what ``raw`` readers (token counters,
     tracers) look for; vLLM's ``stop_reason`` when a stop string or stop token ended it."""
@@ -195,7 +196,7 @@ class StreamFollower:
         self._calls: dict[int, _PartialCall] = {}
         self._info: ResponseInfo | None = None
         self._finish_reason: str | None = None
-        self._stop_reason: str | int | None = None
+        self._stop_reason: StopReason = None
         self._usage: Usage | None = None
 
     def response(self, delta: ChatDelta) -> ChatResponse | None:

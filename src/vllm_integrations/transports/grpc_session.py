@@ -27,6 +27,7 @@ from vllm_integrations.types import (
     ChatReply,
     LogprobEntry,
     ResponseInfo,
+    StopReason,
     ToolCallDelta,
     Usage,
 )
@@ -150,7 +151,7 @@ class ChoiceState:
         return reason
 
     @property
-    def stop_reason(self) -> str | int | None:
+    def stop_reason(self) -> StopReason:
         """The stop string or stop token ID that ended the choice (vLLM's ``stop_reason``)."""
         return self._decoder.matched_stop
 
@@ -219,7 +220,7 @@ class ChatSession:
         self._stream = stream
         self._info = info
         self._prompt_tokens = len(prompt_ids)
-        self._finished: dict[int, tuple[str | None, str | int | None]] = {}
+        self._finished: dict[int, tuple[str | None, StopReason]] = {}
         """Per choice index: its finish reason and stop reason, once it has ended."""
 
     def on_response(self, response: Any) -> Iterator[ChatDelta]:
