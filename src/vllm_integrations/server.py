@@ -149,7 +149,10 @@ class LocalVLLMServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
-            start_new_session=True,  # its own process group, so stop() reaches every worker
+            # Its own process group, so stop() reaches every worker, but the caller's session:
+            # a new session is a new scheduler autogroup on Linux, and on a 2-CPU machine the
+            # engine's busy loop then kept a client in the other group off the CPU for seconds.
+            process_group=0,
         )
         _running.add(self)
         try:
@@ -293,7 +296,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 def _terminate_group(process: subprocess.Popen[bytes], timeout: float) -> None:
     """SIGTERM the process group, then SIGKILL whatever is still alive after ``timeout``."""
-    group = process.pid  # start_new_session made the server its group leader
+    group = process.pid  # process_group=0 made the server its group leader
     _signal_group(group, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     with contextlib.suppress(subprocess.TimeoutExpired):
