@@ -4,8 +4,9 @@ Why: over gRPC the client decodes token IDs, matches stop strings and splits the
 itself; that must still cost no more CPU per token than HTTP, where the server does it, and the
 cost must not grow with the stream. Both replay servers (``grpc_replay_server.py``,
 ``sse_replay_server.py``) carry the same reply and run in child processes, so
-``time.process_time()`` here counts the client alone. Variants: the bare grpcio and openai SDK
-loops (the floor of each wire), ChatVLLM over grpc:// and http://, and ChatOpenAI for reference.
+``time.process_time()`` here counts the client alone. Variants: the bare loops of the gRPC
+readers (this package's HTTP/2 reader, which ChatVLLM uses for Generate, and grpcio's stub) and
+of the openai SDK (the floor of each wire), ChatVLLM over grpc:// and http://, and ChatOpenAI.
 Each gets a warm-up run, then the variants take turns for ``--repeats`` samples (so load from
 others spreads evenly) and the median is reported. Short streams are timed in batches of at
 least ``--sample-tokens`` tokens, so a sample is long enough to time.
@@ -30,7 +31,7 @@ import pstats
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -53,11 +54,13 @@ from replay import (
 from smg_grpc_proto import vllm_engine_pb2 as pb
 from smg_grpc_proto import vllm_engine_pb2_grpc as pb_grpc
 
+from vllm_integrations.grpc.connection import Connection
 from vllm_integrations.langchain import ChatVLLM
 
 PROMPT = "hi"
 STOP = ["Observation:"]  # a typical agent stop string; it never occurs, so every token is scanned
 VARIANTS = (
+    "HTTP/2 reader loop",
     "grpcio loop",
     "openai SDK loop",
     "ChatVLLM grpc://",
@@ -80,30 +83,48 @@ def _expect(label: str, got: object, want: object) -> None:
         raise AssertionError(f"{label}: got {str(got)[:60]!r}..., want {str(want)[:60]!r}...")
 
 
+def _generate_request() -> Any:
+    return pb.GenerateRequest(
+        request_id=uuid.uuid4().hex,
+        tokenized=pb.TokenizedInput(original_text=PROMPT, input_ids=[1, 2, 3]),  # ignored
+        sampling_params=pb.SamplingParams(temperature=0.0, stop=STOP),
+        stream=True,
+    )
+
+
+def _token_ids(responses: Iterable[Any]) -> list[int]:
+    ids: list[int] = []
+    for response in responses:
+        if response.HasField("chunk"):
+            ids.extend(response.chunk.token_ids)
+    return ids
+
+
+def reader_loop(url: str, generation: Generation) -> Variant:
+    """The floor of the gRPC wire as ChatVLLM reads it: this package's HTTP/2 reader, token
+    IDs collected, nothing decoded."""
+    connection = Connection(url)
+
+    def consume() -> list[int]:
+        return _token_ids(connection.generate(_generate_request()))
+
+    def check(ids: list[int]) -> None:
+        _expect("HTTP/2 reader token IDs", tuple(ids), generation.token_ids)
+
+    return Variant("HTTP/2 reader loop", consume, check)
+
+
 def grpcio_loop(url: str, generation: Generation) -> Variant:
-    """The floor of the gRPC wire: a stub's stream, token IDs collected, nothing decoded (on
-    a channel with the option this package sets: streams read in the caller's thread)."""
+    """The same loop on grpcio's stub (with the channel option that reads streams in the
+    caller's thread, its cheapest), to show why ChatVLLM does not use it for Generate."""
     options = [(grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
     channel = grpc.insecure_channel(url.removeprefix("grpc://"), options)
     stub = pb_grpc.VllmEngineStub(channel)
 
-    def consume() -> list[int]:
-        request = pb.GenerateRequest(
-            request_id=uuid.uuid4().hex,
-            tokenized=pb.TokenizedInput(original_text=PROMPT, input_ids=[1, 2, 3]),  # ignored
-            sampling_params=pb.SamplingParams(temperature=0.0, stop=STOP),
-            stream=True,
-        )
-        ids: list[int] = []
-        for response in stub.Generate(request):
-            if response.HasField("chunk"):
-                ids.extend(response.chunk.token_ids)
-        return ids
-
     def check(ids: list[int]) -> None:
         _expect("grpcio token IDs", tuple(ids), generation.token_ids)
 
-    return Variant("grpcio loop", consume, check)
+    return Variant("grpcio loop", lambda: _token_ids(stub.Generate(_generate_request())), check)
 
 
 def sdk_loop(url: str, generation: Generation) -> Variant:
@@ -168,6 +189,7 @@ def chat_openai(url: str, generation: Generation) -> Variant:
 def variants(grpc_url: str, http_url: str, generation: Generation) -> list[Variant]:
     """Every variant, each made once (connections are reused across runs, as in real use)."""
     return [
+        reader_loop(grpc_url, generation),
         grpcio_loop(grpc_url, generation),
         sdk_loop(http_url, generation),
         chat_vllm(grpc_url, generation),

@@ -36,6 +36,7 @@ def test_stream_cpu_benchmark_measures_every_variant_at_each_length(
     )
     rows = {(row["variant"], row["tokens"]): row["us_per_token"] for row in report["results"]}
     variants = [
+        "HTTP/2 reader loop",
         "grpcio loop",
         "openai SDK loop",
         "ChatVLLM grpc://",

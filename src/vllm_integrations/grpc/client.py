@@ -1,6 +1,6 @@
 """The public clients of vLLM's native gRPC API, shaped like the openai SDK's.
 
-``VLLMGrpcClient`` and ``AsyncVLLMGrpcClient`` (over ``grpc.aio``) hold one ``GrpcTransport``,
+``VLLMGrpcClient`` and ``AsyncVLLMGrpcClient`` (asyncio) hold one ``GrpcTransport``,
 the same pipeline ChatVLLM and VLLM use over ``grpc://``, and hand it to resources named as the
 SDK names them: ``completions``, ``chat.completions``, ``models``, plus ``health``.
 """
@@ -96,7 +96,7 @@ class VLLMGrpcClient(_GrpcClient, ClosedOnExit):
 
 
 class AsyncVLLMGrpcClient(_GrpcClient, AsyncClosedOnExit):
-    """An asyncio client (``grpc.aio``); an async context manager that closes its channels."""
+    """An asyncio client; an async context manager that closes its channels."""
 
     @cached_property
     def completions(self) -> AsyncCompletions:

@@ -1,6 +1,7 @@
 """vLLM's native gRPC API (``vllm serve --grpc``) as a transport: the same neutral requests,
 deltas and replies as the HTTP transport, with the template, tokenizer, decoding and parsers
-run here because the server deals in token IDs only. Sync over ``grpc``, async over
+run here because the server deals in token IDs only. Generate streams go over
+``Connection.generate`` / ``agenerate`` (our HTTP/2 reader), the rest over ``grpc`` and
 ``grpc.aio``; leaving a stream early cancels the call, which aborts the request on the server.
 """
 
@@ -214,25 +215,21 @@ class GrpcTransport:
     def _generate(
         self, session: ChatSession, grpc_request: Any
     ) -> Generator[ChatDelta, None, None]:
-        with self.connection.errors():
-            call = self.connection.engine().Generate(grpc_request, **self.connection.options)
-            try:
-                for response in call:
-                    yield from session.on_response(response)
-            finally:
-                call.cancel()  # no-op when finished; aborts the request when left early
+        with (
+            self.connection.errors(),
+            contextlib.closing(self.connection.generate(grpc_request)) as responses,
+        ):  # closed early (a caller that stops reading): the request is aborted
+            for response in responses:
+                yield from session.on_response(response)
 
     async def _agenerate(
         self, session: ChatSession, grpc_request: Any
     ) -> AsyncGenerator[ChatDelta, None]:
         with self.connection.errors():
-            call = self.connection.aengine().Generate(grpc_request, **self.connection.options)
-            try:
-                async for response in call:
+            async with contextlib.aclosing(self.connection.agenerate(grpc_request)) as responses:
+                async for response in responses:
                     for delta in session.on_response(response):
                         yield delta
-            finally:
-                call.cancel()
 
     # -- completions -----------------------------------------------------------------------
 
