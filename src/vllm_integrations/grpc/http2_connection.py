@@ -168,6 +168,7 @@ class Http2Connection:
         call = Call(stream_id, b"\x00" + len(message).to_bytes(4, "big") + message)
         self.calls[stream_id] = call
         self._send_body(call)
+        self.ping()
         return call
 
     def feed(self, data: bytes) -> list[Call]:
@@ -211,15 +212,23 @@ class Http2Connection:
             else:
                 self._on_stream_event(call, event)
             moved.append(call)
-        if got_data and not self._pinging and time.monotonic() >= self._next_ping:
-            # vLLM's server can sit on written messages until its connection has something
-            # to read, and a reply then arrives in one burst at the end. A PING while data
-            # flows (one in flight, at most every 20 ms, as grpcio's client sends its
-            # bandwidth probes) bounds that wait without a frame per token.
+        if got_data:
+            self.ping()
+        return moved
+
+    def ping(self) -> None:
+        """Send a PING unless one is in flight or one went out in the last 20 ms.
+
+        vLLM's server can sit on written messages until its connection has something to
+        read, and a reply then arrives in one burst at the end. A PING when a call starts
+        and while data flows (as grpcio's client sends its bandwidth probes) bounds that
+        wait without a frame per token. Never while nothing flows: gRPC servers count such
+        PINGs as abuse and close the connection.
+        """
+        if not self._pinging and time.monotonic() >= self._next_ping:
             self._h2.ping(b"vllm-int")
             self._pinging = True
             self._next_ping = time.monotonic() + _PING_EVERY
-        return moved
 
     def take(self, call: Call) -> list[bytes]:
         """The call's messages so far; the server may send that much more on its stream."""
