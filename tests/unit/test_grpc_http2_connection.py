@@ -268,17 +268,3 @@ def test_calls_share_the_connection_and_credit_follows_each_reader() -> None:
     assert peer.h2.local_flow_control_window(first_id) == 65_535
     assert not first.done
     assert not second.done
-
-
-def test_a_call_brings_a_ping_one_in_flight_and_not_more_often_than_every_20_ms() -> None:
-    peer = Peer()
-    stream_id = peer.start()
-    peer.h2.send_headers(stream_id, [(b":status", b"200"), (b"content-type", b"application/grpc")])
-    peer.h2.send_data(stream_id, framed(b"a"))
-    assert peer.to_client() == [b"a"]  # the answer to the call's PING arrives with it
-    peer.to_server()
-    peer.h2.send_data(stream_id, framed(b"b"))
-    assert peer.to_client() == [b"b"]  # the answer arrives with it: no second PING yet
-    peer.to_server()
-    pings = [e for e in peer.events if isinstance(e, h2.events.PingReceived)]
-    assert len(pings) == 1

@@ -10,7 +10,6 @@ happens here once, for both.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Mapping
 from urllib.parse import unquote
 
@@ -25,7 +24,6 @@ import h2.settings
 from vllm_integrations import __version__
 
 _CONNECTION_WINDOW = 2**24
-_PING_EVERY = 0.02  # seconds
 _STATUS_BY_NUMBER = {status.value[0]: status for status in grpc.StatusCode}
 # The gRPC spec's mapping of HTTP/2 reset codes and HTTP statuses to gRPC status codes.
 _RESET_STATUS: dict[int, grpc.StatusCode] = {
@@ -137,8 +135,6 @@ class Http2Connection:
         ]
         self.reusable = True
         self.calls: dict[int, Call] = {}
-        self._pinging = False
-        self._next_ping = 0.0
 
     @property
     def has_room(self) -> bool:
@@ -168,7 +164,6 @@ class Http2Connection:
         call = Call(stream_id, b"\x00" + len(message).to_bytes(4, "big") + message)
         self.calls[stream_id] = call
         self._send_body(call)
-        self.ping()
         return call
 
     def feed(self, data: bytes) -> list[Call]:
@@ -180,7 +175,6 @@ class Http2Connection:
             failure = CallError(grpc.StatusCode.INTERNAL, f"HTTP/2 protocol error: {error}")
             return self._fail_all(failure)
         moved: list[Call] = []
-        got_data = False
         for event in events:
             call = self.calls.get(getattr(event, "stream_id", 0))
             if isinstance(event, h2.events.DataReceived):
@@ -189,7 +183,6 @@ class Http2Connection:
                         event.flow_controlled_length, event.stream_id
                     )
                     continue
-                got_data = True
                 call.unacknowledged += event.flow_controlled_length
                 call.buffer += event.data
                 broken = call.take_messages()
@@ -200,9 +193,6 @@ class Http2Connection:
                 goodbye = unavailable(f"the server closed the connection ({event.error_code!r})")
                 moved += self._fail_all(goodbye, event.last_stream_id or 0)
                 continue
-            elif isinstance(event, h2.events.PingAckReceived):
-                self._pinging = False
-                continue
             elif isinstance(event, h2.events.WindowUpdated):
                 for waiting in [call] if call else list(self.calls.values()):
                     self._send_body(waiting)
@@ -212,23 +202,7 @@ class Http2Connection:
             else:
                 self._on_stream_event(call, event)
             moved.append(call)
-        if got_data:
-            self.ping()
         return moved
-
-    def ping(self) -> None:
-        """Send a PING unless one is in flight or one went out in the last 20 ms.
-
-        vLLM's server can sit on written messages until its connection has something to
-        read, and a reply then arrives in one burst at the end. A PING when a call starts
-        and while data flows (as grpcio's client sends its bandwidth probes) bounds that
-        wait without a frame per token. Never while nothing flows: gRPC servers count such
-        PINGs as abuse and close the connection.
-        """
-        if not self._pinging and time.monotonic() >= self._next_ping:
-            self._h2.ping(b"vllm-int")
-            self._pinging = True
-            self._next_ping = time.monotonic() + _PING_EVERY
 
     def take(self, call: Call) -> list[bytes]:
         """The call's messages so far; the server may send that much more on its stream."""
