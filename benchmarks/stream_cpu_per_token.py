@@ -54,8 +54,8 @@ from replay import (
 from smg_grpc_proto import vllm_engine_pb2 as pb
 from smg_grpc_proto import vllm_engine_pb2_grpc as pb_grpc
 
-from vllm_integrations.grpc.connection import Connection
 from vllm_integrations.langchain import ChatVLLM
+from vllm_integrations.transports.grpc.connection import Connection
 
 PROMPT = "hi"
 STOP = ["Observation:"]  # a typical agent stop string; it never occurs, so every token is scanned

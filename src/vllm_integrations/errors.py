@@ -6,9 +6,15 @@ HTTP status codes and gRPC status codes map to the same classes, so code that ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class VLLMError(Exception):
     """Base class of every error raised by vllm_integrations."""
+
+
+class MissingExtraError(VLLMError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
 
 
 class ServerStartError(VLLMError):
@@ -109,3 +115,12 @@ def status_error(
     if cls is None:
         cls = InternalServerError if status_code >= 500 else APIStatusError
     return cls(message, address=address, status_code=status_code, body=body)
+
+
+def model_not_served(model: str, served: Sequence[str], *, address: str | None) -> NotFoundError:
+    """The error for a model name the server does not serve, worded as vLLM's HTTP server words
+    it, plus what is served (the gRPC API has no model name, so the client checks it)."""
+    names = ", ".join(f"`{name}`" for name in served) or "none"
+    return NotFoundError(
+        f"The model `{model}` does not exist (served here: {names}).", address=address
+    )

@@ -25,6 +25,7 @@ from typing import IO, Literal
 import httpx
 
 from vllm_integrations.errors import ServerStartError
+from vllm_integrations.extras import require_extra
 
 Protocol = Literal["http", "grpc"]
 
@@ -32,7 +33,6 @@ _MODULES: dict[Protocol, str] = {
     "http": "vllm.entrypoints.openai.api_server",
     "grpc": "vllm.entrypoints.launchers.grpc_server",
 }
-GRPC_SERVICE_NAME = "vllm.grpc.engine.VllmEngine"
 _POLL_INTERVAL_S = 0.5
 _LOG_TAIL_BYTES = 6000
 
@@ -239,16 +239,14 @@ class _GrpcProbe:
     """Ready when grpc.health.v1 reports the VllmEngine service SERVING (not just listening)."""
 
     def __init__(self, server: LocalVLLMServer) -> None:
-        try:
-            import grpc
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
-        except ImportError as exc:
-            raise ImportError(
-                "waiting for a gRPC server needs the grpc extra: "
-                "pip install 'vllm-integrations[grpc]'"
-            ) from exc
+        require_extra("grpc", purpose="waiting for a vLLM gRPC server")
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        from vllm_integrations.transports.grpc.wire import health_request
+
         self._grpc = grpc
-        self._request = health_pb2.HealthCheckRequest(service=GRPC_SERVICE_NAME)
+        self._request = health_request()
         self._serving = health_pb2.HealthCheckResponse.SERVING
         self._channel = grpc.insecure_channel(f"{_connect_host(server.host)}:{server.port}")
         self._stub = health_pb2_grpc.HealthStub(self._channel)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from vllm_integrations.extras import require_extra
+
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
 DEFAULT_API_KEY = "EMPTY"  # vLLM accepts any key unless started with --api-key
 DEFAULT_GRPC_HOST = "localhost"
@@ -61,6 +63,26 @@ def transport_for(base_url: str) -> Transport:
             f"base_url must start with http://, https://, grpc:// or grpcs://, not {base_url!r}"
         )
     return _SCHEMES[scheme]
+
+
+def check_base_url(base_url: str) -> Transport:
+    """The transport a base URL names, after checking it can be used: a known scheme, a host,
+    a port for ``grpc(s)://`` (gRPC has no default port), and the extra that transport needs."""
+    transport = transport_for(base_url)
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"base_url has an invalid port: {base_url!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"base_url names no host: {base_url!r}")
+    if transport == "grpc":
+        if port is None:
+            raise ValueError(f"a gRPC base_url needs a port (grpc://HOST:PORT), not {base_url!r}")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"a gRPC base_url is grpc(s)://HOST:PORT only, not {base_url!r}")
+        require_extra("grpc", purpose=f"base_url {base_url!r}")
+    return transport
 
 
 def cache_root() -> Path:

@@ -8,6 +8,7 @@ Adapters turn framework options (``with_structured_output``, ``structured_predic
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -61,3 +62,40 @@ class StructuredOutputs(BaseModel):
         if kind == "structural_tag" and not isinstance(self.structural_tag, str):
             return {kind: json.dumps(self.structural_tag)}  # vLLM takes the tag as JSON text
         return {kind: getattr(self, kind)}
+
+
+def as_structured_outputs(
+    value: StructuredOutputs | Mapping[str, Any] | None,
+) -> StructuredOutputs | None:
+    """A ``StructuredOutputs`` from itself or its dict form (``{"regex": ...}``), checked now."""
+    return None if value is None else StructuredOutputs.model_validate(value)
+
+
+def from_response_format(response_format: Mapping[str, Any] | None) -> StructuredOutputs | None:
+    """OpenAI's ``response_format`` (as agents and OpenAI clients send it) as vLLM structured
+    outputs: ``json_schema`` (its ``json_schema.schema``) or ``json_object``; ``text`` is none."""
+    if response_format is None:
+        return None
+    kind = response_format.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return StructuredOutputs(json_object=True)
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        if not isinstance(spec, Mapping) or spec.get("schema") is None:
+            raise ValueError('response_format json_schema needs {"json_schema": {"schema": ...}}')
+        return StructuredOutputs(json_schema=spec["schema"])
+    raise ValueError(f"unknown response_format type {kind!r}: text, json_object or json_schema")
+
+
+def merge_structured(
+    structured: StructuredOutputs | Mapping[str, Any] | None,
+    response_format: Mapping[str, Any] | None,
+) -> StructuredOutputs | None:
+    """The one constraint of a request that may spell it either way, never both."""
+    from_format = from_response_format(response_format)
+    checked = as_structured_outputs(structured)
+    if from_format is not None and checked is not None:
+        raise ValueError("give structured_outputs or response_format, not both")
+    return from_format or checked

@@ -7,10 +7,12 @@ build once per streamed token.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.tool_choice import check_tool_choice
 
 Message = dict[str, Any]
 """A chat message in the OpenAI format: role, content, and tool_calls / tool_call_id / reasoning."""
@@ -21,6 +23,18 @@ LogprobEntry = dict[str, Any]
 StopReason = str | int | None
 """vLLM's ``stop_reason``: the stop string or stop token ID that ended a choice; None when EOS,
 the length limit or an abort ended it."""
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` merged into ``base``: nested mappings merge, everything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 @dataclass
@@ -41,6 +55,9 @@ class ChatRequest:
     def __post_init__(self) -> None:
         if self.tool_choice is not None and not self.tools:
             raise ValueError("tool_choice was given without any tools")
+        if self.tools:
+            names = [(tool.get("function") or {}).get("name") for tool in self.tools]
+            check_tool_choice(self.tool_choice, [name for name in names if name])
 
 
 @dataclass
@@ -62,6 +79,19 @@ class Usage:
     total_tokens: int
     reasoning_tokens: int | None = None
     cached_tokens: int | None = None
+
+    def to_openai(self) -> dict[str, Any]:
+        """The OpenAI usage object; the details only where the server gave them."""
+        data: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.reasoning_tokens is not None:
+            data["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        if self.cached_tokens is not None:
+            data["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +118,58 @@ class ToolCall:
     id: str
     name: str
     arguments: str  # JSON text, as the model wrote it (may be invalid)
+
+
+class ToolCallAssembler:
+    """Whole tool calls from streamed deltas, by index: the id and name of a call are the first
+    ones given for its index, its arguments all the pieces joined. O(1) per delta."""
+
+    __slots__ = ("_calls",)
+
+    def __init__(self) -> None:
+        self._calls: dict[int, tuple[str, str, list[str]]] = {}
+
+    def add(self, deltas: Iterable[ToolCallDelta]) -> None:
+        for delta in deltas:
+            call_id, name, arguments = self._calls.get(delta.index, ("", "", []))
+            arguments.append(delta.arguments)
+            self._calls[delta.index] = (
+                call_id or delta.id or "",
+                name or delta.name or "",
+                arguments,
+            )
+
+    def parts(self) -> list[tuple[int, tuple[str, str, list[str]]]]:
+        """Per index, in index order: the call's id, name and argument pieces so far."""
+        return sorted(self._calls.items())
+
+    def calls(self) -> list[ToolCall]:
+        """The calls so far, in index order."""
+        return [
+            ToolCall(call_id, name, "".join(arguments))
+            for _, (call_id, name, arguments) in self.parts()
+        ]
+
+
+def assemble_tool_calls(deltas: Iterable[ToolCallDelta]) -> list[ToolCall]:
+    """Whole calls from all the deltas of a reply."""
+    assembler = ToolCallAssembler()
+    assembler.add(deltas)
+    return assembler.calls()
+
+
+def merge_tool_call_deltas(deltas: Sequence[ToolCallDelta]) -> tuple[ToolCallDelta, ...]:
+    """One delta per call index, for the parts of a call that arrived in one step (its id and
+    name, then pieces of its arguments): frameworks that add chunks by index would otherwise
+    read them as separate calls."""
+    if len({delta.index for delta in deltas}) == len(deltas):
+        return tuple(deltas)
+    assembler = ToolCallAssembler()
+    assembler.add(deltas)
+    return tuple(
+        ToolCallDelta(index, call_id or None, name or None, "".join(arguments))
+        for index, (call_id, name, arguments) in assembler.parts()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,14 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
-from vllm_integrations.grpc.decoding import (
+from vllm_integrations.testing import SCRIPTS, STOP_WORD, script
+from vllm_integrations.testing.tokenizer import IM_END, IM_START, build_tokenizer
+from vllm_integrations.transports.grpc.decoding import (
     MAX_PENDING_TOKENS,
     IncrementalDetokenizer,
     StopStringMatcher,
     TokenDecoder,
 )
-from vllm_integrations.testing import SCRIPTS, STOP_WORD, script
-from vllm_integrations.testing.tokenizer import IM_END, IM_START, build_tokenizer
 
 SCRIPT_TEXTS = sorted({s.completion() for s in SCRIPTS} | {s.content for s in SCRIPTS})
 UNICODE = script("unicode").content
@@ -222,7 +222,7 @@ class TestStopStringMatcher:
     def test_holds_back_a_possible_stop_and_releases_it_when_it_fails(self) -> None:
         matcher = StopStringMatcher(["Goodbye"])
         assert matcher.feed("Say Go") == ("Say ", False)
-        assert matcher.pending == "Go"
+        assert matcher._held == "Go"
         assert matcher.feed("od") == ("", False)
         assert matcher.feed("ness") == ("Goodness", False)
         assert matcher.feed("! Goo") == ("! ", False)
@@ -279,7 +279,7 @@ class TestStopStringMatcher:
         out = []
         for a, b in pairwise(bounds):
             out.append(matcher.feed(text[a:b])[0])
-            assert len(matcher.pending) < max(map(len, stops))
+            assert len(matcher._held) < max(map(len, stops))
         out.append(matcher.flush())
         assert ("".join(out), matcher.matched) == reference(text, stops, include)
 
@@ -310,10 +310,10 @@ def test_work_per_token_is_flat(core: Tokenizer, tokens: int) -> None:
     windows, chars = [], 0
     for token_id in long_stream(core, tokens):
         text = detokenizer.step([token_id])
-        windows.append(detokenizer.window)
+        windows.append(len(detokenizer._context) + len(detokenizer._pending))
         chars += len(text)
         assert matcher.feed(text)[1] is False
-        assert len(matcher.pending) < max(map(len, stops))
+        assert len(matcher._held) < max(map(len, stops))
     assert max(windows) <= 8
     assert transitions == chars  # one automaton step per character, never a rescan
     assert not matcher.stopped
@@ -348,5 +348,5 @@ def test_invalid_bytes_cannot_grow_the_window(core: Tokenizer) -> None:
     out = []
     for token_id in ids:
         out.append(detokenizer.step([token_id]))
-        assert detokenizer.window <= MAX_PENDING_TOKENS
+        assert len(detokenizer._context) + len(detokenizer._pending) <= MAX_PENDING_TOKENS
     assert "".join(out) + detokenizer.finish() == core.decode(ids)

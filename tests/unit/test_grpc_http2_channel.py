@@ -17,14 +17,14 @@ import grpc
 import pytest
 import trustme
 
-from vllm_integrations.grpc.http2_channel import (
+from vllm_integrations.transports.grpc.h2.channel import (
     AsyncHttp2Channel,
     Endpoint,
     Http2Channel,
     StreamRequest,
     tls_context,
 )
-from vllm_integrations.grpc.http2_connection import CallError
+from vllm_integrations.transports.grpc.h2.connection import CallError
 
 PATH = "/vllm.grpc.engine.VllmEngine/Generate"
 HOST = "127.0.0.1"

@@ -14,7 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vllm_integrations.grpc.http2_connection import Call, CallError, Http2Connection, cancelled
+from vllm_integrations.transports.grpc.h2.connection import (
+    Call,
+    CallError,
+    Http2Connection,
+    cancelled,
+)
 
 PATH = "/vllm.grpc.engine.VllmEngine/Generate"
 

@@ -16,7 +16,7 @@ from vllm_integrations.langchain._messages import (
     to_openai_messages,
 )
 from vllm_integrations.structured import StructuredOutputs
-from vllm_integrations.transports.http_wire import chat_body
+from vllm_integrations.transports.http.wire import chat_body
 from vllm_integrations.types import ChatDelta, StopReason, ToolCall
 
 URL = "http://127.0.0.1:9/v1"

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vllm_integrations.parsers import (
+from vllm_integrations import types
+from vllm_integrations.testing import SCRIPTS, Script, ToolCall
+from vllm_integrations.transports.grpc.parsers import (
     HermesToolCallParser,
     ReasoningParser,
-    assemble_tool_calls,
     reasoning_parser,
     tool_call_parser,
 )
-from vllm_integrations.testing import SCRIPTS, Script, ToolCall
-from vllm_integrations.types import ToolCallDelta
+from vllm_integrations.types import ToolCallDelta, assemble_tool_calls
 
 REASONING_NAMES = ("qwen3", "deepseek_r1")
 WEATHER = ToolCall("get_weather", {"city": "Paris"})
@@ -45,8 +45,19 @@ def stream_tools(pieces: list[str]) -> tuple[str, list[ToolCallDelta]]:
     return "".join(content), deltas
 
 
+def parse_reasoning(name: str, text: str, *, thinking: bool = True) -> tuple[str, str]:
+    """A whole output through a fresh parser, at once."""
+    return stream_reasoning(reasoning_parser(name, thinking=thinking), [text])
+
+
+def parse_tools(text: str) -> tuple[str, list[types.ToolCall]]:
+    """A whole content text through a fresh parser, at once, its calls assembled."""
+    content, deltas = stream_tools([text])
+    return content, assemble_tool_calls(deltas)
+
+
 def calls_of(text: str) -> tuple[str, list[tuple[str, Any]]]:
-    content, calls = tool_call_parser("hermes").parse(text)
+    content, calls = parse_tools(text)
     return content, [(call.name, json.loads(call.arguments)) for call in calls]
 
 
@@ -89,13 +100,13 @@ def test_registry_rejects_unknown_names() -> None:
     ],
 )
 def test_qwen3_thinking(text: str, expected: tuple[str, str]) -> None:
-    assert reasoning_parser("qwen3").parse(text) == expected
+    assert parse_reasoning("qwen3", text) == expected
 
 
 @pytest.mark.parametrize("name", REASONING_NAMES)
 def test_thinking_off_is_all_content(name: str) -> None:
     text = "<think>a</think>\n\nb</think>"
-    assert reasoning_parser(name, thinking=False).parse(text) == ("", text)
+    assert parse_reasoning(name, text, thinking=False) == ("", text)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +123,7 @@ def test_thinking_off_is_all_content(name: str) -> None:
     ],
 )
 def test_deepseek_r1(text: str, expected: tuple[str, str]) -> None:
-    assert reasoning_parser("deepseek_r1").parse(text) == expected
+    assert parse_reasoning("deepseek_r1", text) == expected
 
 
 def test_tag_split_across_deltas() -> None:
@@ -129,10 +140,10 @@ def test_held_back_prefix_is_released_at_the_end() -> None:
     assert parser.finish() == ("</thi", "")
 
 
-def test_parse_leaves_the_stream_alone() -> None:
+def test_parsers_of_two_streams_are_independent() -> None:
     parser = reasoning_parser("qwen3")
     assert parser.feed("a</th") == ("a", "")
-    assert parser.parse("x</think>y") == ("x", "y")
+    assert parse_reasoning("qwen3", "x</think>y") == ("x", "y")
     assert parser.feed("ink>b") == ("", "b")
 
 
@@ -140,7 +151,7 @@ def test_parse_leaves_the_stream_alone() -> None:
 
 
 def test_one_call() -> None:
-    content, calls = tool_call_parser("hermes").parse(WEATHER.hermes())
+    content, calls = parse_tools(WEATHER.hermes())
     assert content == ""
     assert [(c.name, c.arguments) for c in calls] == [("get_weather", '{"city": "Paris"}')]
     assert calls[0].id.startswith("call_")
@@ -148,7 +159,7 @@ def test_one_call() -> None:
 
 
 def test_two_calls_in_a_row() -> None:
-    content, calls = tool_call_parser("hermes").parse(f"{WEATHER.hermes()}\n{TIME.hermes()}")
+    content, calls = parse_tools(f"{WEATHER.hermes()}\n{TIME.hermes()}")
     assert content == ""
     assert [(c.name, c.arguments) for c in calls] == [
         ("get_weather", '{"city": "Paris"}'),
@@ -195,9 +206,9 @@ def test_hermes_edges(text: str, expected: tuple[str, list[tuple[str, Any]]] | N
 
 def test_arguments_are_json_dumps_of_the_parsed_value() -> None:
     raw = '<tool_call>{"name":"f","arguments":{"b":[1,2.50,"ü"],"a":{"x":null}}}</tool_call>'
-    _, calls = tool_call_parser("hermes").parse(raw)
+    _, calls = parse_tools(raw)
     assert calls[0].arguments == '{"b": [1, 2.5, "ü"], "a": {"x": null}}'
-    _, calls = tool_call_parser("hermes").parse('<tool_call>{"name":"f","arguments":"s"}')
+    _, calls = parse_tools('<tool_call>{"name":"f","arguments":"s"}')
     assert calls[0].arguments == '"s"'
 
 
@@ -293,10 +304,11 @@ def test_reasoning_streaming_equals_one_shot(
         r, c = parser.feed(piece)
         reasoning.append(r)
         content.append(c)
-        assert len(parser._tail) < max(parser.longest_tag, 1)
+        longest_tag = max(state.longest for state in parser._states.values())
+        assert len(parser._tail) < max(longest_tag, 1)
     r, c = parser.finish()
     streamed = "".join(reasoning) + r, "".join(content) + c
-    assert streamed == reasoning_parser(name, thinking=thinking).parse(text)
+    assert streamed == parse_reasoning(name, text, thinking=thinking)
     if not thinking:
         assert streamed == ("", text)
 
@@ -314,7 +326,7 @@ def test_tool_streaming_equals_one_shot(split: tuple[str, list[str]]) -> None:
         assert len(parser._tail) < len(HermesToolCallParser.START)
     c, d = parser.finish()
     streamed_calls = [(t.name, t.arguments) for t in assemble_tool_calls([*deltas, *d])]
-    one_content, one_calls = tool_call_parser("hermes").parse(text)
+    one_content, one_calls = parse_tools(text)
     assert "".join(content) + c == one_content
     assert streamed_calls == [(t.name, t.arguments) for t in one_calls]
     if "<tool_call>" not in text:
@@ -333,7 +345,7 @@ JSON = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=8), st.dictionaries(st.text(max_size=5), JSON, max_size=4))
 def test_any_arguments_round_trip(name: str, arguments: dict[str, Any]) -> None:
-    _, calls = tool_call_parser("hermes").parse(ToolCall(name, arguments).hermes())
+    _, calls = parse_tools(ToolCall(name, arguments).hermes())
     assert [(c.name, c.arguments) for c in calls] == [
         (name, json.dumps(arguments, ensure_ascii=False))
     ]

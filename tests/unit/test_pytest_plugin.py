@@ -31,7 +31,17 @@ def test_sigterm_tears_session_fixtures_down(tmp_path: Path) -> None:
     source = RUN.format(marker=str(marker), started=str(started))
     test_file.write_text(source)
     run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "vllm_integrations.testing",
+            str(test_file),
+        ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from vllm_integrations.parsers import HermesToolCallParser, constrain_tool_calls
 from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.transports.grpc.parsers import HermesToolCallParser
+from vllm_integrations.transports.grpc.tool_constraint import constrain_tool_calls
+from vllm_integrations.types import assemble_tool_calls
 
 CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": CITY}}
@@ -126,6 +128,9 @@ def test_bad_tool_choices_fail_at_once(choice: Any, message: str) -> None:
 
 @pytest.mark.parametrize(("begin", "end"), HermesToolCallParser.call_envelopes("get_weather"))
 def test_the_parser_reads_every_call_the_tag_allows(begin: str, end: str) -> None:
-    content, calls = HermesToolCallParser().parse(begin + '{"city": "Paris"}' + end)
-    assert content == ""
+    parser = HermesToolCallParser()
+    content, deltas = parser.feed(begin + '{"city": "Paris"}' + end)
+    rest, more = parser.finish()
+    calls = assemble_tool_calls([*deltas, *more])
+    assert content + rest == ""
     assert [(c.name, c.arguments) for c in calls] == [("get_weather", '{"city": "Paris"}')]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 
+from vllm_integrations.grpc.closing import AsyncClosedOnExit, ClosedOnExit
 from vllm_integrations.grpc.completions import (
     AsyncChat,
     AsyncCompletions,
@@ -17,13 +18,12 @@ from vllm_integrations.grpc.completions import (
     Completions,
 )
 from vllm_integrations.grpc.management import AsyncHealth, AsyncModels, Health, Models
-from vllm_integrations.grpc.streams import AsyncClosedOnExit, ClosedOnExit
 from vllm_integrations.settings import (
     default_grpc_host,
     default_grpc_port,
     default_grpc_timeout,
 )
-from vllm_integrations.transports.grpc import GrpcTransport
+from vllm_integrations.transports.grpc.transport import GrpcTransport
 
 
 class _GrpcClient:
@@ -85,11 +85,11 @@ class VLLMGrpcClient(_GrpcClient, ClosedOnExit):
 
     @cached_property
     def models(self) -> Models:
-        return Models(self._transport.connection)
+        return Models(self._transport)
 
     @cached_property
     def health(self) -> Health:
-        return Health(self._transport.connection)
+        return Health(self._transport)
 
     def close(self) -> None:
         self._transport.close()
@@ -108,11 +108,11 @@ class AsyncVLLMGrpcClient(_GrpcClient, AsyncClosedOnExit):
 
     @cached_property
     def models(self) -> AsyncModels:
-        return AsyncModels(self._transport.connection)
+        return AsyncModels(self._transport)
 
     @cached_property
     def health(self) -> AsyncHealth:
-        return AsyncHealth(self._transport.connection)
+        return AsyncHealth(self._transport)
 
     async def close(self) -> None:
         await self._transport.aclose()

@@ -22,7 +22,7 @@ from vllm_integrations.grpc.params import (
 )
 from vllm_integrations.grpc.results import ChatCompletion, ChatCompletionChunk, Completion
 from vllm_integrations.grpc.streams import AsyncStream, Stream
-from vllm_integrations.transports.grpc import GrpcTransport
+from vllm_integrations.transports.grpc.transport import GrpcTransport
 
 Prompt = str | list[int]
 """A text prompt (tokenized by the client, with the model's BOS as vLLM's HTTP API adds it),

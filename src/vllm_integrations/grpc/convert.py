@@ -136,22 +136,6 @@ def completion_chunk(delta: CompletionDelta, created: int) -> Completion:
     return Completion.model_construct(**_body(delta.info, "text_completion", created, [choice]))
 
 
-def usage(total: Usage | None) -> dict[str, Any] | None:
-    """The OpenAI usage object; details only where the server would give them."""
-    if total is None:
-        return None
-    data: dict[str, Any] = {
-        "prompt_tokens": total.prompt_tokens,
-        "completion_tokens": total.completion_tokens,
-        "total_tokens": total.total_tokens,
-    }
-    if total.reasoning_tokens is not None:
-        data["completion_tokens_details"] = {"reasoning_tokens": total.reasoning_tokens}
-    if total.cached_tokens is not None:
-        data["prompt_tokens_details"] = {"cached_tokens": total.cached_tokens}
-    return data
-
-
 def _body(
     info: ResponseInfo | None,
     kind: str,
@@ -166,7 +150,7 @@ def _body(
         "created": created,
         "model": info.model,
         "choices": choices,
-        "usage": usage(total),
+        "usage": None if total is None else total.to_openai(),
     }
 
 

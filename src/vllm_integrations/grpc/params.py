@@ -20,7 +20,7 @@ from openai.types.chat.completion_create_params import ResponseFormat
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.structured import StructuredOutputs, merge_structured
 from vllm_integrations.types import ChatRequest, CompletionRequest
 
 Count = Annotated[int, Field(ge=0)]
@@ -137,7 +137,7 @@ def chat_request(
         tools=[dict(tool) for tool in tools] if tools else None,
         tool_choice=passed_on.get("tool_choice"),
         parallel_tool_calls=options.get("parallel_tool_calls"),
-        structured_outputs=_structured(
+        structured_outputs=merge_structured(
             options.get("structured_outputs"), passed_on.get("response_format")
         ),
         chat_template_kwargs=options.get("chat_template_kwargs"),
@@ -168,22 +168,3 @@ def _stream_usage(options: Mapping[str, Any], stream: bool) -> bool:
     if "stream_options" in options and not stream:
         raise ValueError("stream_options needs stream=True")
     return bool(options.get("stream_options", {}).get("include_usage"))
-
-
-def _structured(
-    structured: StructuredOutputs | None, response_format: Mapping[str, Any] | None
-) -> StructuredOutputs | None:
-    """``structured_outputs``, or the same constraint spelled as OpenAI's ``response_format``."""
-    if response_format is None or response_format.get("type") == "text":
-        return structured
-    if structured is not None:
-        raise ValueError("give response_format or structured_outputs, not both")
-    kind = response_format.get("type")
-    if kind == "json_object":
-        return StructuredOutputs(json_object=True)
-    if kind == "json_schema":
-        schema = (response_format.get("json_schema") or {}).get("schema")
-        if schema is None:
-            raise ValueError('response_format json_schema needs {"json_schema": {"schema": ...}}')
-        return StructuredOutputs(json_schema=schema)
-    raise ValueError(f"unknown response_format type {kind!r}: text, json_object or json_schema")

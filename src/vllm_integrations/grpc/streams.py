@@ -9,47 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Generator
-from types import TracebackType
 from typing import Generic, Self, TypeVar
+
+from vllm_integrations.grpc.closing import AsyncClosedOnExit, ClosedOnExit
 
 ChunkT = TypeVar("ChunkT")
 DeltaT = TypeVar("DeltaT")
-
-
-class ClosedOnExit:
-    """``with x:`` closes ``x`` on the way out (clients and streams alike)."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncClosedOnExit:
-    """``async with x:`` closes ``x`` on the way out."""
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 class Stream(ClosedOnExit, Generic[ChunkT]):

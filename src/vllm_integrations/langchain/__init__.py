@@ -1,6 +1,10 @@
 """LangChain models for vLLM: ``ChatVLLM`` (chat) and ``VLLM`` (text completion)."""
 
-from vllm_integrations.langchain.chat_models import ChatVLLM
-from vllm_integrations.langchain.llms import VLLM
+from vllm_integrations.extras import require_extra
+
+require_extra("langchain", purpose="vllm_integrations.langchain")
+
+from vllm_integrations.langchain.chat_models import ChatVLLM  # noqa: E402
+from vllm_integrations.langchain.llms import VLLM  # noqa: E402
 
 __all__ = ["VLLM", "ChatVLLM"]

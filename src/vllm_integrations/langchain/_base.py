@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vllm_integrations._client import ClientSettings
+from vllm_integrations.adapter_settings import AdapterSettings
 
 
-class VLLMClientSettings(ClientSettings):
+class VLLMClientSettings(AdapterSettings):
     """Connection and sampling settings of a vLLM model (mixed into the LangChain classes)."""
 
     @classmethod

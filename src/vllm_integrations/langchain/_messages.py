@@ -28,6 +28,7 @@ from vllm_integrations.types import (
     ResponseInfo,
     StopReason,
     Usage,
+    merge_tool_call_deltas,
 )
 
 PROVIDER = "vllm"
@@ -128,7 +129,7 @@ def chunk_from_delta(delta: ChatDelta) -> AIMessageChunk:
         additional_kwargs={REASONING_KEY: delta.reasoning} if delta.reasoning else {},
         tool_call_chunks=[
             tool_call_chunk(name=call.name, args=call.arguments, id=call.id, index=call.index)
-            for call in delta.tool_calls
+            for call in merge_tool_call_deltas(delta.tool_calls)
         ],
         response_metadata=metadata,
     )

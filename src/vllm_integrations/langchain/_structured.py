@@ -32,19 +32,6 @@ if TYPE_CHECKING:
 _TEXT_METHODS = {"regex": "regex", "choice": "choice", "grammar": "grammar"}
 
 
-def from_response_format(response_format: dict[str, Any]) -> StructuredOutputs | None:
-    """An OpenAI ``response_format`` (as agents send it) as vLLM structured outputs."""
-    kind = response_format.get("type")
-    if kind == "json_schema":
-        spec = response_format.get("json_schema") or {}
-        return StructuredOutputs(json_schema=spec.get("schema", spec))
-    if kind == "json_object":
-        return StructuredOutputs(json_object=True)
-    if kind == "text":
-        return None
-    raise ValueError(f"unsupported response_format type: {kind!r}")
-
-
 def _format_info(schema: Any, method: str, strict: bool | None) -> dict[str, Any]:
     """What LangSmith and callbacks are told about the requested structure."""
     return {"kwargs": {"method": method, "strict": strict}, "schema": schema}

@@ -17,12 +17,11 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from vllm_integrations._client import (
+from vllm_integrations.adapter_settings import (
     SHARED_SAMPLING_FIELDS,
     STRICT_CONFIG,
     chat_template_kwargs,
     reject_unknown,
-    tool_choice_param,
 )
 from vllm_integrations.langchain import (
     _blocks,  # noqa: F401  (registers the block translator)
@@ -30,7 +29,8 @@ from vllm_integrations.langchain import (
     _structured,
 )
 from vllm_integrations.langchain._base import VLLMClientSettings
-from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.structured import merge_structured
+from vllm_integrations.tool_choice import tool_choice_param
 from vllm_integrations.types import ChatReply, ChatRequest
 
 _CHAT_SAMPLING_FIELDS = (*SHARED_SAMPLING_FIELDS, "logprobs", "top_logprobs", "n")
@@ -111,12 +111,9 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
         sampling = self.sampling(_CHAT_SAMPLING_FIELDS, options)
         if stop or self.stop:
             sampling["stop"] = stop or self.stop
-        structured = _structured_option(options.pop("structured_outputs", None))
-        response_format = options.pop("response_format", None)
-        if response_format is not None:
-            if structured is not None:
-                raise ValueError("give structured_outputs or response_format, not both")
-            structured = _structured.from_response_format(response_format)
+        structured = merge_structured(
+            options.pop("structured_outputs", None), options.pop("response_format", None)
+        )
         template_kwargs = chat_template_kwargs(
             self.chat_template_kwargs,
             options.pop("chat_template_kwargs", None),
@@ -249,14 +246,6 @@ class ChatVLLM(VLLMClientSettings, BaseChatModel):
         return _structured.structured_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict
         )
-
-
-def _structured_option(
-    value: StructuredOutputs | dict[str, Any] | None,
-) -> StructuredOutputs | None:
-    if value is None or isinstance(value, StructuredOutputs):
-        return value
-    return StructuredOutputs.model_validate(value)
 
 
 def _chat_result(replies: list[ChatReply]) -> ChatResult:

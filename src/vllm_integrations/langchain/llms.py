@@ -12,10 +12,10 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseLLM, LangSmithParams
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
-from vllm_integrations._client import SHARED_SAMPLING_FIELDS, STRICT_CONFIG, reject_unknown
+from vllm_integrations.adapter_settings import SHARED_SAMPLING_FIELDS, STRICT_CONFIG, reject_unknown
 from vllm_integrations.langchain._base import VLLMClientSettings
 from vllm_integrations.langchain._messages import usage_metadata
-from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.structured import as_structured_outputs
 from vllm_integrations.types import CompletionDelta, CompletionReply, CompletionRequest, Usage
 
 _COMPLETION_SAMPLING_FIELDS = (*SHARED_SAMPLING_FIELDS, "logprobs", "n")
@@ -54,9 +54,7 @@ class VLLM(VLLMClientSettings, BaseLLM):
         sampling = self.sampling(_COMPLETION_SAMPLING_FIELDS, options)
         if stop or self.stop:
             sampling["stop"] = stop or self.stop
-        structured = options.pop("structured_outputs", None)
-        if structured is not None and not isinstance(structured, StructuredOutputs):
-            structured = StructuredOutputs.model_validate(structured)
+        structured = as_structured_outputs(options.pop("structured_outputs", None))
         request = CompletionRequest(
             model=model,
             prompt=prompt,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -36,6 +35,7 @@ from vllm_integrations.types import (
     ResponseInfo,
     StopReason,
     ToolCall,
+    ToolCallAssembler,
     Usage,
 )
 
@@ -153,11 +153,7 @@ def _raw(
     if info is not None and info.system_fingerprint:
         raw["system_fingerprint"] = info.system_fingerprint
     if usage is not None:
-        raw["usage"] = {
-            **_token_counts(usage),
-            "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-        }
+        raw["usage"] = usage.to_openai()
     return raw
 
 
@@ -179,13 +175,6 @@ def chat_response(reply: ChatReply) -> ChatResponse:
     )
 
 
-@dataclass(slots=True)
-class _PartialCall:
-    id: str = ""
-    name: str = ""
-    arguments: str = ""
-
-
 class StreamFollower:
     """Follows one streamed reply: each delta becomes a ChatResponse carrying the message so
     far, the answer text of this step as ``delta`` and its reasoning as ``thinking_delta``."""
@@ -193,7 +182,7 @@ class StreamFollower:
     def __init__(self) -> None:
         self._reasoning = ""
         self._content = ""
-        self._calls: dict[int, _PartialCall] = {}
+        self._calls = ToolCallAssembler()
         self._info: ResponseInfo | None = None
         self._finish_reason: str | None = None
         self._stop_reason: StopReason = None
@@ -207,11 +196,7 @@ class StreamFollower:
         self._usage = delta.usage or self._usage
         self._reasoning += delta.reasoning
         self._content += delta.content
-        for piece in delta.tool_calls:  # several calls may arrive in one step: keep each
-            call = self._calls.setdefault(piece.index, _PartialCall())
-            call.id = call.id or piece.id or ""
-            call.name = call.name or piece.name or ""
-            call.arguments += piece.arguments
+        self._calls.add(delta.tool_calls)
         if not (
             delta.content
             or delta.reasoning
@@ -221,10 +206,10 @@ class StreamFollower:
             or delta.usage
         ):
             return None
-        calls = [ToolCall(c.id, c.name, c.arguments) for _, c in sorted(self._calls.items())]
         return ChatResponse(
             message=ChatMessage(
-                role=MessageRole.ASSISTANT, blocks=_blocks(self._reasoning, self._content, calls)
+                role=MessageRole.ASSISTANT,
+                blocks=_blocks(self._reasoning, self._content, self._calls.calls()),
             ),
             delta=delta.content,
             raw=_raw(self._info, self._finish_reason, self._usage, self._stop_reason),

@@ -30,16 +30,16 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
 
-from vllm_integrations._client import (
+from vllm_integrations.adapter_settings import (
     SHARED_SAMPLING_FIELDS,
     STRICT_CONFIG,
-    ClientSettings,
+    AdapterSettings,
     chat_template_kwargs,
     reject_unknown,
-    tool_choice_param,
 )
 from vllm_integrations.llama_index import _messages, _structured, _tools
-from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.structured import StructuredOutputs, as_structured_outputs
+from vllm_integrations.tool_choice import tool_choice_param
 from vllm_integrations.types import ChatRequest
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def _completion_callback(method: _F) -> _F:
     return cast("_F", llm_completion_callback()(method))
 
 
-class VLLM(ClientSettings, FunctionCallingLLM):
+class VLLM(AdapterSettings, FunctionCallingLLM):
     """A vLLM server as a LlamaIndex LLM: chat, completion, tools and structured outputs.
 
     ```python
@@ -140,9 +140,7 @@ class VLLM(ClientSettings, FunctionCallingLLM):
             tools=tools,
             tool_choice=tool_choice,
             parallel_tool_calls=options.pop("parallel_tool_calls", None),
-            structured_outputs=(
-                StructuredOutputs.model_validate(structured) if structured is not None else None
-            ),
+            structured_outputs=as_structured_outputs(structured),
             chat_template_kwargs=chat_template_kwargs(
                 self.chat_template_kwargs,
                 options.pop("chat_template_kwargs", None),

@@ -20,6 +20,9 @@ from vllm_integrations.testing.script import (
 )
 from vllm_integrations.testing.servers import tiny_model_server
 
+pytest_plugins = ["vllm_integrations.testing.pytest_plugin"]
+"""What pytest loads when this package is given as a plugin (importing it loads nothing)."""
+
 __all__ = [
     "SCRIPTS",
     "SERVED_MODEL_NAME",

@@ -1,8 +1,10 @@
 """pytest fixtures: real vLLM servers (HTTP and gRPC) serving the scripted tiny model.
 
-Registered as a pytest plugin by this package, so any project that installs
-``vllm-integrations[dev]`` can request ``vllm_http_base_url`` or ``vllm_grpc_base_url`` and test
-its own chains against a real vLLM on CPU. Each server starts once per session, on first use.
+Opt-in (``pytest -p vllm_integrations.testing``, or ``pytest_plugins =
+["vllm_integrations.testing"]`` in a top-level conftest.py): a project that installs
+``vllm-integrations[testing]`` can then request ``vllm_http_base_url`` or ``vllm_grpc_base_url``
+and test its own chains against a real vLLM on CPU. Each server starts once per session, on
+first use.
 """
 
 from __future__ import annotations

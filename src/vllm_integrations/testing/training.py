@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vllm_integrations.grpc.templates import render_chat
 from vllm_integrations.testing.script import SCRIPTS, Script
 from vllm_integrations.testing.tokenizer import IM_END, build_tokenizer
+from vllm_integrations.transports.grpc.templates import render_chat
 
 SEED = 1234
 HIDDEN = 256

@@ -2,17 +2,17 @@
 
 Runs on content only (after the reasoning parser split reasoning off), as vLLM does. Results equal
 vLLM 0.32's non-streaming ``extract_tool_calls`` plus the serving layer's post-processing, and
-``parse`` is ``feed`` then ``finish``, so streamed and one-shot results agree by construction.
+a whole reply is one ``feed`` then ``finish``, so streamed and one-shot results agree by
+construction.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from vllm_integrations.types import ToolCall, ToolCallDelta
+from vllm_integrations.types import ToolCallDelta
 
 TOOL_CALL_PARSERS: dict[str, type[ToolCallParser]] = {}
 """Concrete parsers by vLLM CLI name; subclasses add themselves with ``name=...``."""
@@ -20,23 +20,6 @@ TOOL_CALL_PARSERS: dict[str, type[ToolCallParser]] = {}
 
 def new_tool_call_id() -> str:
     return f"call_{uuid.uuid4().hex}"
-
-
-def assemble_tool_calls(deltas: Iterable[ToolCallDelta]) -> list[ToolCall]:
-    """Whole calls from streamed deltas: id and name from the first part, arguments joined."""
-    ids: dict[int, str] = {}
-    names: dict[int, str] = {}
-    arguments: dict[int, list[str]] = {}
-    for delta in deltas:
-        arguments.setdefault(delta.index, []).append(delta.arguments)
-        if delta.id is not None:
-            ids.setdefault(delta.index, delta.id)
-        if delta.name is not None:
-            names.setdefault(delta.index, delta.name)
-    return [
-        ToolCall(id=ids.get(i, ""), name=names.get(i, ""), arguments="".join(arguments[i]))
-        for i in sorted(arguments)
-    ]
 
 
 class ToolCallParser:
@@ -68,13 +51,6 @@ class ToolCallParser:
         write. Empty when the format has no such tag (vLLM has none for it either)."""
         del tool_name
         return ()
-
-    def parse(self, text: str) -> tuple[str, list[ToolCall]]:
-        """Parse a whole content text at once, with a fresh parser (self is untouched)."""
-        fresh = type(self)()
-        content, deltas = fresh.feed(text)
-        content_rest, deltas_rest = fresh.finish()
-        return content + content_rest, assemble_tool_calls([*deltas, *deltas_rest])
 
 
 def _overlap(text: str, tag: str) -> int:

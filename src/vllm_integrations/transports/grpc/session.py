@@ -14,11 +14,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vllm_integrations.grpc.decoding import TokenDecoder
-from vllm_integrations.parsers import (
+from vllm_integrations.transports.grpc.decoding import TokenDecoder
+from vllm_integrations.transports.grpc.parsers import (
     ReasoningParser,
     ToolCallParser,
-    assemble_tool_calls,
     reasoning_parser,
     tool_call_parser,
 )
@@ -30,6 +29,7 @@ from vllm_integrations.types import (
     StopReason,
     ToolCallDelta,
     Usage,
+    assemble_tool_calls,
 )
 
 
@@ -194,8 +194,9 @@ class ChoiceState:
         return {"token": token, "logprob": value, "bytes": list(token.encode("utf-8"))}
 
 
-class ChatSession:
-    """All choices of one chat request: feeds responses, yields deltas, builds replies."""
+class GenerationSession:
+    """All choices of one Generate call (a chat turn, or a completion with no parsers): feeds
+    responses, yields deltas, builds replies."""
 
     def __init__(
         self,

@@ -16,8 +16,9 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vllm_integrations.parsers.tool_calls import ToolCallParser
 from vllm_integrations.structured import StructuredOutputs
+from vllm_integrations.tool_choice import named_tool
+from vllm_integrations.transports.grpc.parsers.tool_calls import ToolCallParser
 
 
 def constrain_tool_calls(
@@ -33,7 +34,7 @@ def constrain_tool_calls(
     carries ``structured`` as the alternative to a call under "auto")."""
     if not tools or tool_choice == "none":
         return structured
-    named = _named_tool(tool_choice)
+    named = named_tool(tool_choice)
     forced = named is not None or tool_choice == "required"
     auto = not forced
     single = parallel_tool_calls is False
@@ -91,19 +92,6 @@ def constrain_tool_calls(
             stacklevel=3,
         )
     return StructuredOutputs(structural_tag={"type": "structural_tag", "format": tag_format})
-
-
-def _named_tool(tool_choice: str | Mapping[str, Any] | None) -> str | None:
-    if tool_choice is None or tool_choice in ("auto", "required"):
-        return None
-    if isinstance(tool_choice, Mapping):
-        name = (tool_choice.get("function") or {}).get("name")
-        if tool_choice.get("type") == "function" and isinstance(name, str):
-            return name
-    raise ValueError(
-        f"tool_choice must be 'auto', 'none', 'required' or "
-        f'{{"type": "function", "function": {{"name": ...}}}}, got {tool_choice!r}'
-    )
 
 
 def _arguments_schema(function: Mapping[str, Any]) -> Any:

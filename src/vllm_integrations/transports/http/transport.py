@@ -1,7 +1,7 @@
 """vLLM's OpenAI-compatible HTTP API, through the openai SDK (sync and async).
 
 The SDK does connections, retries, timeouts and SSE framing. Responses are taken as plain
-JSON (``cast_to=object``) and read by the small functions in ``http_wire``, skipping the SDK's
+JSON (``cast_to=object``) and read by the small functions in ``wire``, skipping the SDK's
 per-chunk pydantic models: streaming costs less than the SDK's own loop.
 """
 
@@ -19,7 +19,7 @@ from vllm_integrations.errors import (
     APITimeoutError,
     status_error,
 )
-from vllm_integrations.transports import http_wire
+from vllm_integrations.transports.http import wire
 from vllm_integrations.types import (
     ChatDelta,
     ChatReply,
@@ -67,66 +67,79 @@ class HttpTransport:
             self._async = openai.AsyncOpenAI(**self._settings)
         return self._async
 
+    def close(self) -> None:
+        """Close the sync client's connections (a later call opens new ones)."""
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        """Close every connection, the async client's included."""
+        self.close()
+        if self._async is not None:
+            await self._async.close()
+            self._async = None
+
     # -- models ----------------------------------------------------------------------------
 
     def list_models(self) -> list[ModelCard]:
         with self._errors():
             data = self.sync_client.get("/models", cast_to=object)
-        return http_wire.model_cards(self._json(data))
+        return wire.model_cards(self._json(data))
 
     async def alist_models(self) -> list[ModelCard]:
         with self._errors():
             data = await self.async_client.get("/models", cast_to=object)
-        return http_wire.model_cards(self._json(data))
+        return wire.model_cards(self._json(data))
 
     # -- chat ------------------------------------------------------------------------------
 
     def chat(self, request: ChatRequest) -> list[ChatReply]:
-        body = http_wire.chat_body(request, stream=False)
+        body = wire.chat_body(request, stream=False)
         with self._errors():
             data = self.sync_client.post("/chat/completions", body=body, cast_to=object)
-        return http_wire.chat_replies(self._json(data))
+        return wire.chat_replies(self._json(data))
 
     async def achat(self, request: ChatRequest) -> list[ChatReply]:
-        body = http_wire.chat_body(request, stream=False)
+        body = wire.chat_body(request, stream=False)
         with self._errors():
             data = await self.async_client.post("/chat/completions", body=body, cast_to=object)
-        return http_wire.chat_replies(self._json(data))
+        return wire.chat_replies(self._json(data))
 
     def stream_chat(self, request: ChatRequest) -> Iterator[ChatDelta]:
-        body = http_wire.chat_body(request, stream=True)
+        body = wire.chat_body(request, stream=True)
         for data in self._stream("/chat/completions", body):
-            yield from http_wire.chat_deltas(data)
+            yield from wire.chat_deltas(data)
 
     async def astream_chat(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
-        body = http_wire.chat_body(request, stream=True)
+        body = wire.chat_body(request, stream=True)
         async for data in self._astream("/chat/completions", body):
-            for delta in http_wire.chat_deltas(data):
+            for delta in wire.chat_deltas(data):
                 yield delta
 
     # -- completions -----------------------------------------------------------------------
 
     def complete(self, request: CompletionRequest) -> list[CompletionReply]:
-        body = http_wire.completion_body(request, stream=False)
+        body = wire.completion_body(request, stream=False)
         with self._errors():
             data = self.sync_client.post("/completions", body=body, cast_to=object)
-        return http_wire.completion_replies(self._json(data))
+        return wire.completion_replies(self._json(data))
 
     async def acomplete(self, request: CompletionRequest) -> list[CompletionReply]:
-        body = http_wire.completion_body(request, stream=False)
+        body = wire.completion_body(request, stream=False)
         with self._errors():
             data = await self.async_client.post("/completions", body=body, cast_to=object)
-        return http_wire.completion_replies(self._json(data))
+        return wire.completion_replies(self._json(data))
 
     def stream_complete(self, request: CompletionRequest) -> Iterator[CompletionDelta]:
-        body = http_wire.completion_body(request, stream=True)
+        body = wire.completion_body(request, stream=True)
         for data in self._stream("/completions", body):
-            yield from http_wire.completion_deltas(data)
+            yield from wire.completion_deltas(data)
 
     async def astream_complete(self, request: CompletionRequest) -> AsyncIterator[CompletionDelta]:
-        body = http_wire.completion_body(request, stream=True)
+        body = wire.completion_body(request, stream=True)
         async for data in self._astream("/completions", body):
-            for delta in http_wire.completion_deltas(data):
+            for delta in wire.completion_deltas(data):
                 yield delta
 
     # -- plumbing --------------------------------------------------------------------------
@@ -170,13 +183,13 @@ class HttpTransport:
                 f"could not connect to vLLM: {exc.__cause__ or exc}", address=self.base_url
             ) from exc
         except openai.APIStatusError as exc:
-            message = http_wire.error_message(exc.body) or exc.message
+            message = wire.error_message(exc.body) or exc.message
             raise status_error(
                 exc.status_code, message, address=self.base_url, body=exc.body
             ) from exc
         except openai.APIError as exc:  # an error event in the middle of a stream
-            code = http_wire.error_code(exc.body)
-            message = http_wire.error_message(exc.body) or exc.message
+            code = wire.error_code(exc.body)
+            message = wire.error_message(exc.body) or exc.message
             if code is None:
                 raise APIError(message, address=self.base_url) from exc
             raise status_error(code, message, address=self.base_url, body=exc.body) from exc

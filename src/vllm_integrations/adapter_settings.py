@@ -3,22 +3,22 @@ transport the base URL selects, the served model's card, and the request options
 frameworks spell alike.
 
 Each sampling parameter is a real field and may also be given per call; per-call values win.
-Anything else given per call is an error, never silently dropped.
+Anything else given per call is an error, never silently dropped. The base URL is checked when
+the adapter is built (scheme, port, the extra its transport needs), not at the first request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from vllm_integrations.errors import NotFoundError
-from vllm_integrations.settings import default_api_key, default_base_url, transport_for
-from vllm_integrations.transports.grpc import GrpcTransport
-from vllm_integrations.transports.http import HttpTransport
-from vllm_integrations.transports.http_wire import deep_merge
-from vllm_integrations.types import ModelCard
+from vllm_integrations.errors import model_not_served
+from vllm_integrations.settings import check_base_url, default_api_key, default_base_url
+from vllm_integrations.transports import Transport, TransportOptions, open_transport
+from vllm_integrations.types import ModelCard, deep_merge
 
 SHARED_SAMPLING_FIELDS = (
     "temperature",
@@ -43,8 +43,11 @@ STRICT_CONFIG = ConfigDict(populate_by_name=True, extra="forbid", protected_name
 """Unknown constructor arguments are errors (the frameworks' base classes would ignore them)."""
 
 
-class ClientSettings(BaseModel):
-    """Connection and sampling settings of a vLLM model (mixed into every adapter class)."""
+class AdapterSettings(BaseModel):
+    """Connection and sampling settings of a vLLM model (mixed into every adapter class).
+
+    The adapter owns its transport's connections: ``close()`` / ``aclose()`` or a ``with`` /
+    ``async with`` block closes them (a later call opens new ones)."""
 
     model_config = STRICT_CONFIG
 
@@ -91,30 +94,70 @@ class ClientSettings(BaseModel):
     stream_usage: bool = True
     """Ask for token usage when streaming (``stream_options.include_usage``)."""
 
-    _transport: HttpTransport | GrpcTransport | None = PrivateAttr(default=None)
+    _transport: Transport | None = PrivateAttr(default=None)
     _served: list[ModelCard] | None = PrivateAttr(default=None)
 
+    @model_validator(mode="after")
+    def _check_base_url(self) -> Self:
+        check_base_url(self.base_url)
+        return self
+
     @property
-    def transport(self) -> HttpTransport | GrpcTransport:
+    def transport(self) -> Transport:
         """The transport the base URL's scheme names, made on first use."""
-        if self._transport is None and transport_for(self.base_url) == "grpc":
-            self._transport = GrpcTransport(
-                self.base_url,
-                timeout=self.timeout,
-                tokenizer=self.tokenizer,
-                reasoning_parser=self.reasoning_parser,
-                tool_call_parser=self.tool_call_parser,
-                metadata=self.default_headers,
-            )
         if self._transport is None:
-            self._transport = HttpTransport(
+            self._transport = open_transport(
                 self.base_url,
-                self.api_key.get_secret_value(),
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                default_headers=self.default_headers,
+                TransportOptions(
+                    api_key=self.api_key.get_secret_value(),
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    headers=self.default_headers or {},
+                    tokenizer=self.tokenizer,
+                    reasoning_parser=self.reasoning_parser,
+                    tool_call_parser=self.tool_call_parser,
+                ),
             )
         return self._transport
+
+    def use_transport(self, transport: Transport) -> Self:
+        """Serve this adapter's calls through ``transport`` instead of the one its base URL
+        names: a transport of your own, or a fake in tests. Returns the adapter."""
+        self._transport = transport
+        self._served = None
+        return self
+
+    def close(self) -> None:
+        """Close the transport's sync connections."""
+        if self._transport is not None:
+            self._transport.close()
+
+    async def aclose(self) -> None:
+        """Close every connection of the transport."""
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def served_models(self) -> list[ModelCard]:
         """The server's models (asked once, then remembered)."""
@@ -141,10 +184,7 @@ class ClientSettings(BaseModel):
         for card in served:
             if card.id == name:
                 return card
-        raise NotFoundError(
-            f"The model `{name}` is not served here (served: {[c.id for c in served]})",
-            address=self.base_url,
-        )
+        raise model_not_served(name, [card.id for card in served], address=self.base_url)
 
     def sampling(self, fields: tuple[str, ...], overrides: dict[str, Any]) -> dict[str, Any]:
         """Sampling parameters that are set, per-call ``overrides`` first (consumed from it)."""
@@ -188,22 +228,3 @@ def chat_template_kwargs(
     if reasoning is not None:
         merged["enable_thinking"] = reasoning
     return merged or None
-
-
-def tool_choice_param(choice: str | bool | dict[str, Any], names: Sequence[str]) -> Any:
-    """A tool choice in vLLM's (OpenAI's) form: "auto", "none", "required" (also spelled "any"
-    or True), a tool's name, or the OpenAI dict; a name that is not a tool fails now."""
-    if choice is True or choice in ("any", "required"):
-        return "required"
-    if choice in ("auto", "none"):
-        return choice
-    if isinstance(choice, str):
-        if choice not in names:
-            raise ValueError(f"tool_choice {choice!r} names no bound tool (tools: {list(names)})")
-        return {"type": "function", "function": {"name": choice}}
-    if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-        if name is not None and name not in names:
-            raise ValueError(f"tool_choice names {name!r}, which is not a bound tool")
-        return choice
-    raise ValueError(f"unsupported tool_choice: {choice!r}")

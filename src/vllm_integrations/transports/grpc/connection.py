@@ -9,18 +9,16 @@ from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from vllm_integrations.grpc import wire
+from vllm_integrations.transports.grpc import wire
 
 if TYPE_CHECKING:
-    from vllm_integrations.grpc.http2_channel import (
+    from vllm_integrations.transports.grpc.h2.channel import (
         AsyncHttp2Channel,
         Endpoint,
         Http2Channel,
         StreamRequest,
     )
 
-HEALTH_SERVICE = "vllm.grpc.engine.VllmEngine"
-"""The name vLLM's server registers with the ``grpc.health.v1`` service."""
 GENERATE = "/vllm.grpc.engine.VllmEngine/Generate"
 _OPTIONS = [("grpc.enable_http_proxy", 0)]
 """grpcio's channels connect directly, as the Generate reader does: every call of a client
@@ -53,7 +51,9 @@ class Connection:
         headers = tuple((key.lower(), value) for key, value in (metadata or {}).items())
         self.options: dict[str, Any] = {"timeout": timeout, "metadata": headers or None}
         self._metadata = dict(headers)
-        self._host, self._port = parts.hostname or "", parts.port or 443
+        if parts.port is None:
+            raise ValueError(f"a gRPC base_url needs a port (grpc://HOST:PORT), not {base_url!r}")
+        self._host, self._port = parts.hostname or "", parts.port
         self._channel: Any = None
         self._achannel: Any = None
         self._streams: Http2Channel | None = None
@@ -65,7 +65,7 @@ class Connection:
         Read with our HTTP/2 reader rather than grpcio, whose client spends about 1.7 times the
         CPU per received message; this is the one call whose cost grows with the output.
         """
-        from vllm_integrations.grpc.http2_channel import Http2Channel
+        from vllm_integrations.transports.grpc.h2.channel import Http2Channel
 
         if self._streams is None:
             self._streams = Http2Channel(self._endpoint())
@@ -73,14 +73,14 @@ class Connection:
 
     def agenerate(self, request: Any) -> AsyncGenerator[Any, None]:
         """``generate`` for asyncio."""
-        from vllm_integrations.grpc.http2_channel import AsyncHttp2Channel
+        from vllm_integrations.transports.grpc.h2.channel import AsyncHttp2Channel
 
         if self._astreams is None:
             self._astreams = AsyncHttp2Channel(self._endpoint())
         return self._astreams.stream(self._generate_request(request))
 
     def _generate_request(self, request: Any) -> StreamRequest[Any]:
-        from vllm_integrations.grpc.http2_channel import StreamRequest
+        from vllm_integrations.transports.grpc.h2.channel import StreamRequest
 
         return StreamRequest(
             GENERATE,
@@ -151,7 +151,7 @@ class Connection:
             self._astreams = None
 
     def _endpoint(self) -> Endpoint:
-        from vllm_integrations.grpc.http2_channel import Endpoint, tls_context
+        from vllm_integrations.transports.grpc.h2.channel import Endpoint, tls_context
 
         tls = tls_context(self._root_certificates) if self._secure else None
         return Endpoint(self._host, self._port, tls)

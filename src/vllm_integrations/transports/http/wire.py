@@ -21,19 +21,8 @@ from vllm_integrations.types import (
     ToolCall,
     ToolCallDelta,
     Usage,
+    deep_merge,
 )
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` merged into ``base``: nested mappings merge, everything else is replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        current = merged.get(key)
-        if isinstance(current, Mapping) and isinstance(value, Mapping):
-            merged[key] = deep_merge(current, value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:

@@ -7,8 +7,8 @@ grow into a tag is held back between deltas (at most the longest tag length minu
 delta costs time proportional to its own length and the whole text is never rescanned.
 
 Behaviour follows vLLM 0.32's non-streaming path (``extract_reasoning`` on the whole output,
-which is what its HTTP server applies to complete replies); ``parse`` is ``feed`` then ``finish``,
-so streamed and one-shot results are equal by construction.
+which is what its HTTP server applies to complete replies); a whole reply is one ``feed`` then
+``finish``, so streamed and one-shot results are equal by construction.
 """
 
 from __future__ import annotations
@@ -82,11 +82,6 @@ class ReasoningParser:
         """Whether text fed now counts as reasoning (for counting reasoning tokens)."""
         return self._states[self._state].reasoning
 
-    @property
-    def longest_tag(self) -> int:
-        """The longest tag any state reacts to: the holdback is always shorter than this."""
-        return max(state.longest for state in self._states.values())
-
     def feed(self, delta_text: str) -> tuple[str, str]:
         """Consume one delta; return the (reasoning, content) text it settles."""
         text = self._tail + delta_text
@@ -111,13 +106,6 @@ class ReasoningParser:
         """End of stream: the held-back text was no tag after all, so release it."""
         tail, self._tail = self._tail, ""
         return (tail, "") if self._states[self._state].reasoning else ("", tail)
-
-    def parse(self, text: str) -> tuple[str, str]:
-        """Split a whole output at once, with a fresh parser of this kind (self is untouched)."""
-        fresh = type(self)(thinking=self.thinking)
-        reasoning, content = fresh.feed(text)
-        reasoning_rest, content_rest = fresh.finish()
-        return reasoning + reasoning_rest, content + content_rest
 
 
 _ALL_CONTENT = {"content": State(reasoning=False)}

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mappi
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from vllm_integrations.grpc.http2_connection import (
+from vllm_integrations.transports.grpc.h2.connection import (
     Call,
     CallError,
     Http2Connection,

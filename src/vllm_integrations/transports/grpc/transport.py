@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import io
-import itertools
 import json
 import uuid
-import zipfile
-from collections.abc import AsyncGenerator, Generator, Mapping
-from pathlib import Path
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping
 from typing import Any
 
-from vllm_integrations.errors import NotFoundError
-from vllm_integrations.grpc import wire
-from vllm_integrations.grpc.connection import Connection
-from vllm_integrations.grpc.templates import render_chat
-from vllm_integrations.parsers import constrain_tool_calls, tool_call_parser_class
-from vllm_integrations.settings import cache_root
+from vllm_integrations.errors import model_not_served
 from vllm_integrations.structured import StructuredOutputs
-from vllm_integrations.transports.grpc_session import ChatSession, ModelSetup, ToolPolicy
+from vllm_integrations.transports.grpc import wire
+from vllm_integrations.transports.grpc.completions import CompletionDeltas, completion_reply
+from vllm_integrations.transports.grpc.connection import Connection
+from vllm_integrations.transports.grpc.parsers import tool_call_parser_class
+from vllm_integrations.transports.grpc.session import GenerationSession, ModelSetup, ToolPolicy
+from vllm_integrations.transports.grpc.templates import render_chat
+from vllm_integrations.transports.grpc.tokenizer_cache import load_tokenizer, unpack_tokenizer
+from vllm_integrations.transports.grpc.tool_constraint import constrain_tool_calls
 from vllm_integrations.types import (
     ChatDelta,
     ChatReply,
@@ -80,8 +77,8 @@ class GrpcTransport:
                 stub = self.connection.engine()
                 info = stub.GetModelInfo(wire.pb().GetModelInfoRequest(), **options)
                 server = stub.GetServerInfo(wire.pb().GetServerInfoRequest(), **options)
-                tokenizer = self._tokenizer_source or _unpack_tokenizer(
-                    list(stub.GetTokenizer(_tokenizer_request(), **options))
+                tokenizer = self._tokenizer_source or unpack_tokenizer(
+                    stub.GetTokenizer(wire.tokenizer_request(), **options), address=self.base_url
                 )
             self._setup = self._make_setup(info, server, tokenizer)
         return self._setup
@@ -95,17 +92,15 @@ class GrpcTransport:
                 server = await stub.GetServerInfo(wire.pb().GetServerInfoRequest(), **options)
                 tokenizer = self._tokenizer_source
                 if tokenizer is None:
-                    chunks = stub.GetTokenizer(_tokenizer_request(), **options)
-                    tokenizer = _unpack_tokenizer([c async for c in chunks])
+                    chunks = stub.GetTokenizer(wire.tokenizer_request(), **options)
+                    tokenizer = unpack_tokenizer([c async for c in chunks], address=self.base_url)
             self._setup = self._make_setup(info, server, tokenizer)
         return self._setup
 
     def _make_setup(self, info: Any, server: Any, tokenizer_source: str) -> ModelSetup:
-        from transformers import AutoTokenizer
-
         defaults = json.loads(info.default_sampling_params_json or "{}")
         return ModelSetup(
-            tokenizer=AutoTokenizer.from_pretrained(tokenizer_source),
+            tokenizer=load_tokenizer(tokenizer_source),
             served_model_name=info.served_model_name,
             max_context_length=info.max_context_length,
             eos_token_ids=tuple(info.eos_token_ids),
@@ -113,6 +108,65 @@ class GrpcTransport:
             reasoning_parser=self._reasoning_parser or server.engine_reasoning_parser or None,
             tool_call_parser=self._tool_call_parser,
         )
+
+    # -- management --------------------------------------------------------------------------
+
+    def model_info(self) -> Any:
+        """The server's GetModelInfo answer."""
+        with self.connection.errors():
+            return self.connection.engine().GetModelInfo(
+                wire.pb().GetModelInfoRequest(), **self.connection.options
+            )
+
+    async def amodel_info(self) -> Any:
+        with self.connection.errors():
+            return await self.connection.aengine().GetModelInfo(
+                wire.pb().GetModelInfoRequest(), **self.connection.options
+            )
+
+    def server_info(self) -> Any:
+        """The server's GetServerInfo answer."""
+        with self.connection.errors():
+            return self.connection.engine().GetServerInfo(
+                wire.pb().GetServerInfoRequest(), **self.connection.options
+            )
+
+    async def aserver_info(self) -> Any:
+        with self.connection.errors():
+            return await self.connection.aengine().GetServerInfo(
+                wire.pb().GetServerInfoRequest(), **self.connection.options
+            )
+
+    def healthy(self) -> bool:
+        """Whether the server takes requests: its ``grpc.health.v1`` service reports the engine
+        SERVING (not while warming up or shutting down) and the engine has not failed."""
+        options = self.connection.options
+        with self.connection.errors():
+            status = self.connection.health().Check(wire.health_request(), **options)
+            engine = self.connection.engine().HealthCheck(wire.pb().HealthCheckRequest(), **options)
+        return wire.is_serving(status, engine)
+
+    async def ahealthy(self) -> bool:
+        options = self.connection.options
+        with self.connection.errors():
+            status = await self.connection.ahealth().Check(wire.health_request(), **options)
+            engine = await self.connection.aengine().HealthCheck(
+                wire.pb().HealthCheckRequest(), **options
+            )
+        return wire.is_serving(status, engine)
+
+    def abort(self, request_ids: Iterable[str]) -> None:
+        """Stop generating for these requests (unknown ids are ignored)."""
+        with self.connection.errors():
+            self.connection.engine().Abort(
+                wire.pb().AbortRequest(request_ids=list(request_ids)), **self.connection.options
+            )
+
+    async def aabort(self, request_ids: Iterable[str]) -> None:
+        with self.connection.errors():
+            await self.connection.aengine().Abort(
+                wire.pb().AbortRequest(request_ids=list(request_ids)), **self.connection.options
+            )
 
     def list_models(self) -> list[ModelCard]:
         setup = self.setup()
@@ -128,15 +182,11 @@ class GrpcTransport:
         """The gRPC API has no model name: a name other than the served one is an error, as
         over HTTP, rather than silently answered by another model."""
         if model != setup.served_model_name:
-            raise NotFoundError(
-                f"The model `{model}` does not exist (this server serves "
-                f"`{setup.served_model_name}`).",
-                address=self.base_url,
-            )
+            raise model_not_served(model, [setup.served_model_name], address=self.base_url)
 
     def _chat_session(
         self, setup: ModelSetup, request: ChatRequest, *, stream: bool
-    ) -> tuple[ChatSession, Any]:
+    ) -> tuple[GenerationSession, Any]:
         if request.extra_body:
             raise ValueError("extra_body has no gRPC equivalent; use the typed fields")
         self._check_model(setup, request.model)
@@ -155,7 +205,7 @@ class GrpcTransport:
         request_id = f"chatcmpl-{uuid.uuid4().hex}"  # also the response id: Abort takes it
         grpc_request = wire.generate_request(prompt, prompt_ids, params, request_id, stream=stream)
         info = ResponseInfo(id=request_id, model=setup.served_model_name)
-        session = ChatSession(
+        session = GenerationSession(
             setup,
             request.sampling,
             info,
@@ -213,7 +263,7 @@ class GrpcTransport:
             yield session.usage_delta()
 
     def _generate(
-        self, session: ChatSession, grpc_request: Any
+        self, session: GenerationSession, grpc_request: Any
     ) -> Generator[ChatDelta, None, None]:
         with (
             self.connection.errors(),
@@ -223,7 +273,7 @@ class GrpcTransport:
                 yield from session.on_response(response)
 
     async def _agenerate(
-        self, session: ChatSession, grpc_request: Any
+        self, session: GenerationSession, grpc_request: Any
     ) -> AsyncGenerator[ChatDelta, None]:
         with self.connection.errors():
             async with contextlib.aclosing(self.connection.agenerate(grpc_request)) as responses:
@@ -235,7 +285,7 @@ class GrpcTransport:
 
     def _completion_session(
         self, setup: ModelSetup, request: CompletionRequest, *, stream: bool
-    ) -> tuple[ChatSession, Any]:
+    ) -> tuple[GenerationSession, Any]:
         if request.extra_body:
             raise ValueError("extra_body has no gRPC equivalent; use the typed fields")
         self._check_model(setup, request.model)
@@ -251,7 +301,7 @@ class GrpcTransport:
         )
         request_id = f"cmpl-{uuid.uuid4().hex}"
         info = ResponseInfo(id=request_id, model=setup.served_model_name)
-        session = ChatSession(
+        session = GenerationSession(
             text_only,
             request.sampling,
             info,
@@ -265,18 +315,18 @@ class GrpcTransport:
     def complete(self, request: CompletionRequest) -> list[CompletionReply]:
         session, grpc_request = self._completion_session(self.setup(), request, stream=False)
         return [
-            _completion_reply(r)
+            completion_reply(r)
             for r in session.replies(list(self._generate(session, grpc_request)))
         ]
 
     async def acomplete(self, request: CompletionRequest) -> list[CompletionReply]:
         session, grpc_request = self._completion_session(await self.asetup(), request, stream=False)
         deltas = [d async for d in self._agenerate(session, grpc_request)]
-        return [_completion_reply(r) for r in session.replies(deltas)]
+        return [completion_reply(r) for r in session.replies(deltas)]
 
     def stream_complete(self, request: CompletionRequest) -> Generator[CompletionDelta, None, None]:
         session, grpc_request = self._completion_session(self.setup(), request, stream=True)
-        convert = _CompletionDeltas()
+        convert = CompletionDeltas()
         with contextlib.closing(self._generate(session, grpc_request)) as deltas:
             for delta in deltas:
                 yield convert(delta)
@@ -287,77 +337,9 @@ class GrpcTransport:
         self, request: CompletionRequest
     ) -> AsyncGenerator[CompletionDelta, None]:
         session, grpc_request = self._completion_session(await self.asetup(), request, stream=True)
-        convert = _CompletionDeltas()
+        convert = CompletionDeltas()
         async with contextlib.aclosing(self._agenerate(session, grpc_request)) as deltas:
             async for delta in deltas:
                 yield convert(delta)
         if request.stream_usage:
             yield convert(session.usage_delta())
-
-
-def _completion_logprobs(
-    entries: list[dict[str, Any]] | None, text_offset: int = 0
-) -> dict[str, Any] | None:
-    """Chat-shaped logprob entries in the completions shape (tokens, token_logprobs,
-    top_logprobs as token -> logprob, and each token's text_offset counted from
-    ``text_offset``, as vLLM counts it: the previous offset plus the previous token's length)."""
-    if entries is None:
-        return None
-    lengths = (len(e["token"]) for e in entries[:-1])
-    return {
-        "tokens": [e["token"] for e in entries],
-        "token_logprobs": [e["logprob"] for e in entries],
-        "top_logprobs": [{t["token"]: t["logprob"] for t in e["top_logprobs"]} for e in entries],
-        "text_offset": list(itertools.accumulate(lengths, initial=text_offset)) if entries else [],
-    }
-
-
-class _CompletionDeltas:
-    """Chat deltas as completion deltas. A step's text_offset starts at the length of the text
-    its choice has streamed so far, as in vLLM's streamed completions."""
-
-    def __init__(self) -> None:
-        self._streamed: dict[int, int] = {}
-
-    def __call__(self, delta: ChatDelta) -> CompletionDelta:
-        start = self._streamed.get(delta.index, 0)
-        self._streamed[delta.index] = start + len(delta.content)
-        return CompletionDelta(
-            text=delta.content,
-            logprobs=_completion_logprobs(delta.logprobs, start),
-            finish_reason=delta.finish_reason,
-            index=delta.index,
-            usage=delta.usage,
-            info=delta.info,
-            token_ids=delta.token_ids,
-            stop_reason=delta.stop_reason,
-        )
-
-
-def _completion_reply(reply: ChatReply) -> CompletionReply:
-    logprobs = _completion_logprobs(reply.logprobs)
-    return CompletionReply(
-        reply.content,
-        reply.finish_reason,
-        logprobs,
-        reply.usage,
-        reply.info,
-        reply.token_ids,
-        reply.stop_reason,
-    )
-
-
-def _tokenizer_request() -> Any:
-    return wire.pb().common__pb2.GetTokenizerRequest()
-
-
-def _unpack_tokenizer(chunks: list[Any]) -> str:
-    """The server's tokenizer files (a zip sent in chunks), unpacked once into the cache."""
-    data = b"".join(chunk.data for chunk in chunks)
-    digest = hashlib.sha256(data).hexdigest()
-    target = cache_root() / "tokenizers" / digest[:16]
-    if not (target / "tokenizer_config.json").exists():
-        target.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            archive.extractall(Path(target))
-    return str(target)

@@ -15,6 +15,8 @@ from vllm_integrations.errors import (
 )
 from vllm_integrations.structured import StructuredOutputs
 
+HEALTH_SERVICE = "vllm.grpc.engine.VllmEngine"
+"""The name vLLM's server registers with the ``grpc.health.v1`` service."""
 _INT32_MAX = 2**31 - 1
 _PASSED_AS_IS = (
     "top_p",
@@ -99,6 +101,24 @@ def _constrain(params: Any, structured: StructuredOutputs) -> None:
     else:
         value = getattr(structured, kind)
         setattr(params, kind, value if isinstance(value, str) else json.dumps(value))
+
+
+def tokenizer_request() -> Any:
+    return pb().common__pb2.GetTokenizerRequest()
+
+
+def health_request() -> Any:
+    """The ``grpc.health.v1`` check of the engine's service."""
+    from grpc_health.v1 import health_pb2
+
+    return health_pb2.HealthCheckRequest(service=HEALTH_SERVICE)
+
+
+def is_serving(status: Any, engine: Any) -> bool:
+    """The health service says SERVING and the engine's own HealthCheck says healthy."""
+    from grpc_health.v1 import health_pb2
+
+    return bool(status.status == health_pb2.HealthCheckResponse.SERVING and engine.healthy)
 
 
 def generate_request(

@@ -68,11 +68,6 @@ class IncrementalDetokenizer:
         self._pending: list[int] = []
         self._stream = DecodeStream(ids=self._context, skip_special_tokens=skip_special_tokens)
 
-    @property
-    def window(self) -> int:
-        """How many token IDs the next step re-decodes: the per-token cost."""
-        return len(self._context) + len(self._pending)
-
     def step(self, token_ids: Sequence[int]) -> str:
         """The text these IDs complete (maybe ``""`` while a character is unfinished)."""
         pieces: list[str] = []
@@ -161,11 +156,6 @@ class StopStringMatcher:
         while node and char not in self._goto[node]:
             node = self._fail[node]
         return self._goto[node].get(char, 0)
-
-    @property
-    def pending(self) -> str:
-        """Text held back because it is a proper prefix of some stop string."""
-        return self._held
 
     def feed(self, text: str, *, may_stop: bool = True) -> tuple[str, bool]:
         """(text safe to emit now, whether a stop matched); input after a stop is ignored.

@@ -8,19 +8,17 @@ with ``name=...``, so a new family is one module, imported here.
 
 from __future__ import annotations
 
-from vllm_integrations.parsers.reasoning import (
+from vllm_integrations.transports.grpc.parsers.reasoning import (
     REASONING_PARSERS,
     DeepSeekR1ReasoningParser,
     Qwen3ReasoningParser,
     ReasoningParser,
 )
-from vllm_integrations.parsers.tool_calls import (
+from vllm_integrations.transports.grpc.parsers.tool_calls import (
     TOOL_CALL_PARSERS,
     HermesToolCallParser,
     ToolCallParser,
-    assemble_tool_calls,
 )
-from vllm_integrations.parsers.tool_choice import constrain_tool_calls
 
 __all__ = [
     "DeepSeekR1ReasoningParser",
@@ -28,8 +26,6 @@ __all__ = [
     "Qwen3ReasoningParser",
     "ReasoningParser",
     "ToolCallParser",
-    "assemble_tool_calls",
-    "constrain_tool_calls",
     "reasoning_parser",
     "tool_call_parser",
     "tool_call_parser_class",

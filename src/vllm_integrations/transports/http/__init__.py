@@ -1,0 +1,1 @@
+"""vLLM's OpenAI-compatible HTTP API as a transport (the openai SDK underneath)."""
