@@ -9,6 +9,7 @@ the adapter is built (scheme, port, the extra its transport needs), not at the f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -43,8 +44,9 @@ STRICT_CONFIG = ConfigDict(populate_by_name=True, extra="forbid", protected_name
 """Unknown constructor arguments are errors (the frameworks' base classes would ignore them)."""
 
 
-class AdapterSettings(BaseModel):
-    """Connection and sampling settings of a vLLM model (mixed into every adapter class).
+class ConnectionSettings(BaseModel):
+    """Where a vLLM server is and how to reach it (mixed into every adapter class: chat and
+    completion models, embeddings, rerankers).
 
     The adapter owns its transport's connections: ``close()`` / ``aclose()`` or a ``with`` /
     ``async with`` block closes them (a later call opens new ones)."""
@@ -63,36 +65,8 @@ class AdapterSettings(BaseModel):
     max_retries: int = 2
     """Retries of connection errors, 408, 409, 429 and 5xx, with backoff (the openai SDK's)."""
     default_headers: dict[str, str] | None = None
-
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    min_p: float | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    repetition_penalty: float | None = None
-    seed: int | None = None
-    stop: list[str] | None = None
-    stop_token_ids: list[int] | None = None
-    min_tokens: int | None = None
-    ignore_eos: bool | None = None
-    logit_bias: dict[int, float] | None = None
-    include_stop_str_in_output: bool | None = None
-    skip_special_tokens: bool | None = None
-
     tokenizer: str | None = None
     """gRPC only: tokenizer path or hub id; default: the server's own tokenizer files."""
-    reasoning_parser: str | None = None
-    """gRPC only: vLLM's name of the reasoning parser (qwen3, deepseek_r1); default: the
-    parser the server's engine runs."""
-    tool_call_parser: str | None = "hermes"
-    """gRPC only: vLLM's name of the tool-call parser the client runs."""
-
-    extra_body: dict[str, Any] | None = None
-    """Raw keys for the request body, deep-merged with per-call ``extra_body`` (per call wins)."""
-    stream_usage: bool = True
-    """Ask for token usage when streaming (``stream_options.include_usage``)."""
 
     _transport: Transport | None = PrivateAttr(default=None)
     _served: list[ModelCard] | None = PrivateAttr(default=None)
@@ -102,22 +76,21 @@ class AdapterSettings(BaseModel):
         check_base_url(self.base_url)
         return self
 
+    def transport_options(self) -> TransportOptions:
+        """What the transports need to know of these settings."""
+        return TransportOptions(
+            api_key=self.api_key.get_secret_value(),
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            headers=self.default_headers or {},
+            tokenizer=self.tokenizer,
+        )
+
     @property
     def transport(self) -> Transport:
         """The transport the base URL's scheme names, made on first use."""
         if self._transport is None:
-            self._transport = open_transport(
-                self.base_url,
-                TransportOptions(
-                    api_key=self.api_key.get_secret_value(),
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    headers=self.default_headers or {},
-                    tokenizer=self.tokenizer,
-                    reasoning_parser=self.reasoning_parser,
-                    tool_call_parser=self.tool_call_parser,
-                ),
-            )
+            self._transport = open_transport(self.base_url, self.transport_options())
         return self._transport
 
     def use_transport(self, transport: Transport) -> Self:
@@ -185,6 +158,47 @@ class AdapterSettings(BaseModel):
             if card.id == name:
                 return card
         raise model_not_served(name, [card.id for card in served], address=self.base_url)
+
+
+class AdapterSettings(ConnectionSettings):
+    """Connection and sampling settings of a vLLM chat or completion model."""
+
+    model_config = STRICT_CONFIG
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    stop_token_ids: list[int] | None = None
+    min_tokens: int | None = None
+    ignore_eos: bool | None = None
+    logit_bias: dict[int, float] | None = None
+    include_stop_str_in_output: bool | None = None
+    skip_special_tokens: bool | None = None
+
+    reasoning_parser: str | None = None
+    """gRPC only: vLLM's name of the reasoning parser (qwen3, deepseek_r1); default: the
+    parser the server's engine runs."""
+    tool_call_parser: str | None = "hermes"
+    """gRPC only: vLLM's name of the tool-call parser the client runs."""
+
+    extra_body: dict[str, Any] | None = None
+    """Raw keys for the request body, deep-merged with per-call ``extra_body`` (per call wins)."""
+    stream_usage: bool = True
+    """Ask for token usage when streaming (``stream_options.include_usage``)."""
+
+    def transport_options(self) -> TransportOptions:
+        return dataclasses.replace(
+            super().transport_options(),
+            reasoning_parser=self.reasoning_parser,
+            tool_call_parser=self.tool_call_parser,
+        )
 
     def sampling(self, fields: tuple[str, ...], overrides: dict[str, Any]) -> dict[str, Any]:
         """Sampling parameters that are set, per-call ``overrides`` first (consumed from it)."""
