@@ -83,28 +83,28 @@ class HttpTransport:
     # -- models ----------------------------------------------------------------------------
 
     def list_models(self) -> list[ModelCard]:
-        with self._errors():
+        with self.errors():
             data = self.sync_client.get("/models", cast_to=object)
-        return wire.model_cards(self._json(data))
+        return wire.model_cards(self.json_object(data))
 
     async def alist_models(self) -> list[ModelCard]:
-        with self._errors():
+        with self.errors():
             data = await self.async_client.get("/models", cast_to=object)
-        return wire.model_cards(self._json(data))
+        return wire.model_cards(self.json_object(data))
 
     # -- chat ------------------------------------------------------------------------------
 
     def chat(self, request: ChatRequest) -> list[ChatReply]:
         body = wire.chat_body(request, stream=False)
-        with self._errors():
+        with self.errors():
             data = self.sync_client.post("/chat/completions", body=body, cast_to=object)
-        return wire.chat_replies(self._json(data))
+        return wire.chat_replies(self.json_object(data))
 
     async def achat(self, request: ChatRequest) -> list[ChatReply]:
         body = wire.chat_body(request, stream=False)
-        with self._errors():
+        with self.errors():
             data = await self.async_client.post("/chat/completions", body=body, cast_to=object)
-        return wire.chat_replies(self._json(data))
+        return wire.chat_replies(self.json_object(data))
 
     def stream_chat(self, request: ChatRequest) -> Iterator[ChatDelta]:
         body = wire.chat_body(request, stream=True)
@@ -121,15 +121,15 @@ class HttpTransport:
 
     def complete(self, request: CompletionRequest) -> list[CompletionReply]:
         body = wire.completion_body(request, stream=False)
-        with self._errors():
+        with self.errors():
             data = self.sync_client.post("/completions", body=body, cast_to=object)
-        return wire.completion_replies(self._json(data))
+        return wire.completion_replies(self.json_object(data))
 
     async def acomplete(self, request: CompletionRequest) -> list[CompletionReply]:
         body = wire.completion_body(request, stream=False)
-        with self._errors():
+        with self.errors():
             data = await self.async_client.post("/completions", body=body, cast_to=object)
-        return wire.completion_replies(self._json(data))
+        return wire.completion_replies(self.json_object(data))
 
     def stream_complete(self, request: CompletionRequest) -> Iterator[CompletionDelta]:
         body = wire.completion_body(request, stream=True)
@@ -146,7 +146,7 @@ class HttpTransport:
 
     def _stream(self, path: str, body: dict[str, Any]) -> Iterator[Any]:
         """SSE events as JSON; closing early closes the connection, so vLLM aborts the request."""
-        with self._errors():
+        with self.errors():
             stream = self.sync_client.post(
                 path, body=body, cast_to=object, stream=True, stream_cls=openai.Stream[object]
             )
@@ -156,7 +156,7 @@ class HttpTransport:
                 stream.close()
 
     async def _astream(self, path: str, body: dict[str, Any]) -> AsyncIterator[Any]:
-        with self._errors():
+        with self.errors():
             stream = await self.async_client.post(
                 path, body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]
             )
@@ -166,13 +166,14 @@ class HttpTransport:
             finally:
                 await stream.close()
 
-    def _json(self, data: object) -> dict[str, Any]:
+    def json_object(self, data: object) -> dict[str, Any]:
+        """A response body that must be a JSON object, else an ``APIError`` quoting it."""
         if not isinstance(data, dict):
             raise APIError(f"expected a JSON object, got {data!r:.200}", address=self.base_url)
         return data
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def errors(self) -> Iterator[None]:
         """Turn the SDK's exceptions into this package's family, keeping the server's message."""
         try:
             yield
