@@ -391,6 +391,37 @@ def _llama_index() -> tuple[Script, ...]:
     )
 
 
+RAG_CONTEXT_PROMPT = "Answer the question using only the context below.\n\nContext:\n{context}"
+"""The system prompt of the LangChain RAG cookbook: its retrieved note goes in ``{context}``."""
+
+_DEMOS = (
+    Script(
+        "langchain_rag",
+        (
+            {
+                "role": "system",
+                "content": RAG_CONTEXT_PROMPT.format(
+                    context="Mount Fuji, the highest mountain in Japan, rises 3,776 metres "
+                    "above the sea."
+                ),
+            },
+            *_user("Which is the highest mountain in Japan?"),
+        ),
+        content="Mount Fuji is the highest mountain in Japan, at 3,776 metres.",
+        reasoning="The context names the highest mountain in Japan.",
+        tags=frozenset({"rag"}),
+    ),
+    Script(
+        "html_reply",
+        _user("Show me an HTML image tag."),
+        content='Here is one: <img src=x onerror="alert(1)"> and nothing more.',
+        reasoning="The user wants an example of an image tag.",
+        tags=frozenset({"markup"}),
+    ),
+)
+"""Replies the cookbooks and the chat page show: a RAG answer from a retrieved note, and markup
+that a page must show as text."""
+
 SCRIPTS: tuple[Script, ...] = (
     *_PLAIN,
     *_TOOLS,
@@ -399,6 +430,7 @@ SCRIPTS: tuple[Script, ...] = (
     *_fallbacks(),
     *_langchain_suite(),
     *_llama_index(),
+    *_DEMOS,
 )
 """Every scripted conversation, by design reproduced exactly at temperature 0."""
 
