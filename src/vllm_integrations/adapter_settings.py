@@ -14,11 +14,32 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from vllm_integrations.errors import model_not_served
-from vllm_integrations.settings import check_base_url, default_api_key, default_base_url
+from vllm_integrations.settings import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_READ_TIMEOUT,
+    GrpcReader,
+    Timeouts,
+    check_base_url,
+    check_headers,
+    default_api_key,
+    default_base_url,
+    default_grpc_reader,
+    read_ca_certificates,
+)
 from vllm_integrations.transports import Transport, TransportOptions, open_transport
+from vllm_integrations.transports.grpc.parsers import check_parser_names
 from vllm_integrations.types import ModelCard, deep_merge
 
 SHARED_SAMPLING_FIELDS = (
@@ -61,28 +82,56 @@ class ConnectionSettings(BaseModel):
     api_key: SecretStr = Field(default_factory=lambda: SecretStr(default_api_key()), exclude=True)
     """Default ``$VLLM_API_KEY``, else "EMPTY" (vLLM checks keys only with --api-key). Never
     dumped: a model restored from its dump reads the key from the environment again."""
-    timeout: float | None = None
-    max_retries: int = 2
-    """Retries of connection errors, 408, 409, 429 and 5xx, with backoff (the openai SDK's)."""
-    default_headers: dict[str, str] | None = None
+    timeout: float | None = Field(default=DEFAULT_READ_TIMEOUT, gt=0)
+    """Seconds to wait for the next message of a stream or for a whole unary reply (the same
+    meaning over HTTP and gRPC); None: no limit."""
+    connect_timeout: float = Field(default=DEFAULT_CONNECT_TIMEOUT, gt=0)
+    total_timeout: float | None = Field(default=None, gt=0)
+    """A deadline in seconds for a whole call, retries included; None: none."""
+    max_retries: int = Field(default=2, ge=0)
+    """Retries, with backoff, of a call that failed before any reply: connection errors, and
+    over HTTP 408, 409, 429 and 5xx (never a timed-out call, never after a stream began)."""
+    default_headers: dict[str, SecretStr] | None = Field(default=None, exclude=True)
+    """Headers (gRPC metadata) sent with every call, e.g. a gateway's key; kept secret like
+    ``api_key``: never printed or dumped."""
+    ca_certificates: bytes | None = Field(default=None, exclude=True)
+    """PEM roots (bytes, or a file's path) to verify ``https://`` / ``grpcs://`` servers."""
+    max_message_size: int = Field(default=DEFAULT_MAX_MESSAGE_SIZE, gt=0)
+    """The largest gRPC message, SSE event or whole HTTP reply taken from the server, in bytes."""
+    grpc_reader: GrpcReader = Field(default_factory=default_grpc_reader)
+    """gRPC only: who reads Generate streams: "h2" (this package's reader, the default) or
+    "grpcio"; default ``$VLLM_GRPC_READER``."""
     tokenizer: str | None = None
     """gRPC only: tokenizer path or hub id; default: the server's own tokenizer files."""
 
     _transport: Transport | None = PrivateAttr(default=None)
     _served: list[ModelCard] | None = PrivateAttr(default=None)
 
+    @field_validator("ca_certificates", mode="before")
+    @classmethod
+    def _read_ca_certificates(cls, value: Any) -> bytes | None:
+        return read_ca_certificates(value)
+
     @model_validator(mode="after")
-    def _check_base_url(self) -> Self:
-        check_base_url(self.base_url)
+    def _check_connection(self) -> Self:
+        transport = check_base_url(self.base_url)
+        check_headers(self.plain_headers(), transport)
         return self
+
+    def plain_headers(self) -> dict[str, str]:
+        """``default_headers`` in the clear, for the transport."""
+        return {k: v.get_secret_value() for k, v in (self.default_headers or {}).items()}
 
     def transport_options(self) -> TransportOptions:
         """What the transports need to know of these settings."""
         return TransportOptions(
             api_key=self.api_key.get_secret_value(),
-            timeout=self.timeout,
+            timeouts=Timeouts(self.timeout, self.connect_timeout, self.total_timeout),
             max_retries=self.max_retries,
-            headers=self.default_headers or {},
+            headers=self.plain_headers(),
+            ca_certificates=self.ca_certificates,
+            max_message_size=self.max_message_size,
+            grpc_reader=self.grpc_reader,
             tokenizer=self.tokenizer,
         )
 
@@ -187,6 +236,12 @@ class AdapterSettings(ConnectionSettings):
     parser the server's engine runs."""
     tool_call_parser: str | None = "hermes"
     """gRPC only: vLLM's name of the tool-call parser the client runs."""
+
+    @model_validator(mode="after")
+    def _check_parser_names(self) -> Self:
+        """An unknown parser name fails here, listing the known ones, not at the first call."""
+        check_parser_names(self.reasoning_parser, self.tool_call_parser)
+        return self
 
     extra_body: dict[str, Any] | None = None
     """Raw keys for the request body, deep-merged with per-call ``extra_body`` (per call wins)."""

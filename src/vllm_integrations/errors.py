@@ -7,6 +7,10 @@ HTTP status codes and gRPC status codes map to the same classes, so code that ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vllm_integrations.types import ChatReply, CompletionReply
 
 
 class VLLMError(Exception):
@@ -28,12 +32,19 @@ class ServerStartError(VLLMError):
 
 
 class APIError(VLLMError):
-    """A request to a vLLM server failed; ``address`` says which server."""
+    """A request to a vLLM server failed; ``address`` says which server. An error that ends a
+    stream after it began carries what arrived before it in ``replies`` (one per choice)."""
 
     def __init__(self, message: str, *, address: str | None = None) -> None:
         self.message = message
         self.address = address
+        self.replies: list[ChatReply | CompletionReply] = []
         super().__init__(f"{message} (server: {address})" if address else message)
+
+    @property
+    def partial(self) -> ChatReply | CompletionReply | None:
+        """What the first choice had received when the error ended it (None: nothing yet)."""
+        return self.replies[0] if self.replies else None
 
 
 class APIConnectionError(APIError):
@@ -41,7 +52,31 @@ class APIConnectionError(APIError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request took longer than its timeout."""
+    """The request took longer than its timeout: no message for ``timeout`` seconds, or more
+    than ``total_timeout`` in all, or no connection within ``connect_timeout``."""
+
+
+class IncompleteResponseError(APIConnectionError):
+    """The reply ended before the server said it was finished (no finish reason): the stream
+    ended early or the connection broke. ``replies`` holds what arrived, one per choice (text,
+    reasoning, tool calls so far, nothing held back); ``partial`` is the first of them.
+
+    Never a complete-looking reply: a cut-short answer is an error, not an answer."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        replies: Sequence[ChatReply | CompletionReply] = (),
+        address: str | None = None,
+    ) -> None:
+        super().__init__(message, address=address)
+        self.replies = list(replies)
+
+
+class MessageTooLargeError(APIError):
+    """A message from the server (a gRPC message, an SSE event, a whole HTTP reply) is larger
+    than ``max_message_size``; it was refused before it was buffered."""
 
 
 class APIStatusError(APIError):
@@ -60,6 +95,8 @@ class APIStatusError(APIError):
         if status_code is not None:
             self.status_code = status_code
         self.body = body
+        self.retry_after: float | None = None
+        """Seconds the server asked to wait before trying again (Retry-After), if it said."""
         super().__init__(message, address=address)
 
 
@@ -123,4 +160,15 @@ def model_not_served(model: str, served: Sequence[str], *, address: str | None) 
     names = ", ".join(f"`{name}`" for name in served) or "none"
     return NotFoundError(
         f"The model `{model}` does not exist (served here: {names}).", address=address
+    )
+
+
+def not_a_pooling_model(what: str, why: str, *, address: str | None) -> NotFoundError:
+    """The error for embeddings or reranking asked of a server that has none, on either
+    transport: a generative model's server (vLLM serves ``what`` only for a model it runs with
+    ``--runner pooling``); ``why`` is what the server showed."""
+    return NotFoundError(
+        f"this server does not serve {what}: its model is not an embedding or scoring model "
+        f"(vLLM serves those with `--runner pooling`): {why}",
+        address=address,
     )

@@ -58,6 +58,9 @@ class ChatRequest:
         if self.tools:
             names = [(tool.get("function") or {}).get("name") for tool in self.tools]
             check_tool_choice(self.tool_choice, [name for name in names if name])
+        check_sampling(self.sampling)
+        for index, message in enumerate(self.messages):
+            check_text(message.get("content"), f"messages[{index}].content")
 
 
 @dataclass
@@ -70,6 +73,35 @@ class CompletionRequest:
     structured_outputs: StructuredOutputs | None = None
     extra_body: dict[str, Any] | None = None
     stream_usage: bool = True
+
+    def __post_init__(self) -> None:
+        check_sampling(self.sampling)
+        check_text(self.prompt, "prompt")
+
+
+def check_sampling(sampling: Mapping[str, Any]) -> None:
+    """What vLLM would refuse, refused before anything is sent (the same on both transports)."""
+    stop = sampling.get("stop")
+    if stop is not None and any(not isinstance(s, str) or not s for s in stop):
+        raise ValueError(f"stop strings must be non-empty strings, got {stop!r}")
+    check_text(stop, "stop")
+
+
+def check_text(value: Any, where: str) -> None:
+    """Text must be valid Unicode: a lone surrogate (from a bad decode upstream) cannot be sent
+    as UTF-8, and would fail deep in a tokenizer or serializer without saying where."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad = value[error.start : error.end].encode("unicode_escape").decode()
+            raise ValueError(
+                f"{where} holds a lone surrogate ({bad} at {error.start}): not valid Unicode"
+            ) from None
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            part = item.get("text") if isinstance(item, Mapping) else item
+            check_text(part, f"{where}[{index}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +269,51 @@ class ModelCard:
 
     id: str
     max_model_len: int | None = None
+
+
+@dataclass(frozen=True)
+class EmbeddingRequest:
+    """Texts to embed with one model, vLLM's pooling options (None: the server's default), and
+    how the texts travel: ``batch_size`` texts per HTTP request (over gRPC each text is its own
+    call) and at most ``batch_size * max_concurrency`` texts in flight, on either transport."""
+
+    model: str
+    texts: Sequence[str]
+    dimensions: int | None = None
+    """Matryoshka models: keep the first ``dimensions`` (vLLM refuses it for other models)."""
+    normalize: bool | None = None
+    """vLLM's ``use_activation`` for embeddings: L2-normalise each vector (its default)."""
+    truncate_prompt_tokens: int | None = None
+    """Keep at most this many tokens of each text (-1: the model's context); None: a text
+    longer than the context is an error."""
+    batch_size: int = 64
+    max_concurrency: int = 4
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.max_concurrency < 1:
+            raise ValueError("batch_size and max_concurrency must be at least 1")
+        check_text(self.texts, "texts")
+
+
+@dataclass(frozen=True)
+class RerankRequest:
+    """Documents to score against a query (vLLM's rerank API)."""
+
+    model: str
+    query: str
+    documents: Sequence[str]
+    top_n: int | None = None
+    """Keep the best ``top_n``; None: every document, best first."""
+    truncate_prompt_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        check_text(self.query, "query")
+        check_text(self.documents, "documents")
+
+
+@dataclass(frozen=True, slots=True)
+class RerankResult:
+    """One document's place in a rerank: its index in the request and its relevance score."""
+
+    index: int
+    score: float

@@ -1,6 +1,7 @@
 """Greedy results over gRPC equal those over HTTP: text, reasoning, tool calls, finish reason
 and token counts, for every scripted conversation, every structured-output mode and every
-tool_choice, in invoke and stream, sync and async."""
+tool_choice, in invoke and stream, sync and async, with either reader of gRPC streams (this
+package's HTTP/2 reader and grpcio's)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from transformers import AutoTokenizer
 
 from tests.integration.test_langchain_structured import CODE, CODE_TAG, EBNF, JOKE_PROMPT, LARK
 from vllm_integrations.langchain import ChatVLLM
+from vllm_integrations.settings import GrpcReader
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.testing import SCRIPTS, SERVED_MODEL_NAME, STOP_WORD, Script, script
 from vllm_integrations.testing.raw_grpc import wait_for_running
@@ -64,8 +66,17 @@ Model = Runnable[LanguageModelInput, BaseMessage]
 Same = Callable[..., Awaitable[None]]
 
 
-def _chat(base_url: str) -> ChatVLLM:
-    return ChatVLLM(model=SERVED_MODEL_NAME, base_url=base_url, temperature=0, max_tokens=512)
+READERS: tuple[GrpcReader, ...] = ("h2", "grpcio")
+
+
+def _chat(base_url: str, reader: GrpcReader = "h2") -> ChatVLLM:
+    return ChatVLLM(
+        model=SERVED_MODEL_NAME,
+        base_url=base_url,
+        temperature=0,
+        max_tokens=512,
+        grpc_reader=reader,
+    )
 
 
 async def _reply(model: Model, prompt: str, call: str, options: dict[str, Any]) -> AIMessage:
@@ -82,9 +93,9 @@ async def _reply(model: Model, prompt: str, call: str, options: dict[str, Any]) 
 
 
 async def outcome(
-    base_url: str, build: Callable[[ChatVLLM], Model], prompt: str, call: str, **options: Any
+    chat: ChatVLLM, build: Callable[[ChatVLLM], Model], prompt: str, call: str, **options: Any
 ) -> dict[str, Any]:
-    reply = await _reply(build(_chat(base_url)), prompt, call, options)
+    reply = await _reply(build(chat), prompt, call, options)
     return {
         "content": reply.content,
         "reasoning": reply.additional_kwargs.get("reasoning_content"),
@@ -97,13 +108,16 @@ async def outcome(
 
 @pytest.fixture
 def assert_same(vllm_http_base_url: str, vllm_grpc_base_url: str) -> Same:
-    """Asserts equal outcomes over both transports, for each of the four ways to call."""
+    """Asserts equal outcomes over both transports (gRPC with each reader), for each of the
+    four ways to call."""
 
     async def check(build: Callable[[ChatVLLM], Model], prompt: str, **options: Any) -> None:
         for call in CALLS:
-            over_grpc = await outcome(vllm_grpc_base_url, build, prompt, call, **options)
-            over_http = await outcome(vllm_http_base_url, build, prompt, call, **options)
-            assert over_grpc == over_http, call
+            over_http = await outcome(_chat(vllm_http_base_url), build, prompt, call, **options)
+            for reader in READERS:
+                chat = _chat(vllm_grpc_base_url, reader)
+                over_grpc = await outcome(chat, build, prompt, call, **options)
+                assert over_grpc == over_http, (call, reader)
 
     return check
 

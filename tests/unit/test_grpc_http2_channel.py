@@ -17,8 +17,8 @@ import grpc
 import pytest
 import trustme
 
+from vllm_integrations.transports.grpc.h2.async_channel import AsyncHttp2Channel
 from vllm_integrations.transports.grpc.h2.channel import (
-    AsyncHttp2Channel,
     Endpoint,
     Http2Channel,
     StreamRequest,
@@ -31,9 +31,12 @@ HOST = "127.0.0.1"
 BIG = 300_000  # bytes: many HTTP/2 frames, past the default flow-control window
 
 
-def call(message: bytes, timeout: float | None = None) -> StreamRequest[bytes]:
-    """A call of the Generate path whose responses are left as bytes."""
-    return StreamRequest(PATH, message, bytes, timeout=timeout)
+def call(
+    message: bytes, timeout: float | None = None, read: float | None = None
+) -> StreamRequest[bytes]:
+    """A call of the Generate path whose responses are left as bytes; ``timeout`` is the whole
+    call's deadline, ``read`` the longest wait for each message."""
+    return StreamRequest(PATH, message, bytes, read=read, total=timeout)
 
 
 @dataclass

@@ -34,7 +34,7 @@ class Peer:
 
     def __init__(self, settings: dict[h2.settings.SettingCodes | int, int] | None = None) -> None:
         self.wire = Http2Connection("localhost:1", secure=False)
-        self.call = Call(0, b"")
+        self.call = Call(0, b"", 4 * 1024 * 1024)
         self.h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding=None)
         )

@@ -22,7 +22,9 @@ from vllm_integrations.grpc.params import (
 )
 from vllm_integrations.grpc.results import ChatCompletion, ChatCompletionChunk, Completion
 from vllm_integrations.grpc.streams import AsyncStream, Stream
+from vllm_integrations.tool_choice import named_tool
 from vllm_integrations.transports.grpc.transport import GrpcTransport
+from vllm_integrations.types import ChatRequest
 
 Prompt = str | list[int]
 """A text prompt (tokenized by the client, with the model's BOS as vLLM's HTTP API adds it),
@@ -117,7 +119,8 @@ class ChatCompletions:
         created = int(time.time())
         if stream:
             return Stream.start(self._transport.stream_chat(request), convert.ChatChunks(created))
-        return convert.chat_completion(self._transport.chat(request), created)
+        replies = self._transport.chat(request)
+        return convert.chat_completion(replies, created, forced_call=_forces_a_call(request))
 
 
 class AsyncChatCompletions:
@@ -146,7 +149,8 @@ class AsyncChatCompletions:
         if stream:
             deltas = self._transport.astream_chat(request)
             return await AsyncStream.start(deltas, convert.ChatChunks(created))
-        return convert.chat_completion(await self._transport.achat(request), created)
+        replies = await self._transport.achat(request)
+        return convert.chat_completion(replies, created, forced_call=_forces_a_call(request))
 
 
 class Chat:
@@ -157,3 +161,7 @@ class Chat:
 class AsyncChat:
     def __init__(self, transport: GrpcTransport) -> None:
         self.completions = AsyncChatCompletions(transport)
+
+
+def _forces_a_call(request: ChatRequest) -> bool:
+    return request.tool_choice == "required" or named_tool(request.tool_choice) is not None

@@ -28,15 +28,20 @@ from vllm_integrations.types import (
 )
 
 
-def chat_completion(replies: Sequence[ChatReply], created: int) -> ChatCompletion:
-    """One ChatCompletion from the replies of every choice (in index order)."""
+def chat_completion(
+    replies: Sequence[ChatReply], created: int, *, forced_call: bool = False
+) -> ChatCompletion:
+    """One ChatCompletion from the replies of every choice (in index order). No content is
+    null, but "" when the request forced a call (tool_choice "required" or a named tool), as
+    vLLM's HTTP server writes it."""
     head = replies[0]
+    no_content = "" if forced_call else None
     choices = [
         {
             "index": index,
             "message": {
                 "role": "assistant",
-                "content": reply.content or None,
+                "content": reply.content or no_content,
                 "reasoning": reply.reasoning or None,
                 "tool_calls": [
                     {

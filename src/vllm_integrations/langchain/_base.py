@@ -17,7 +17,9 @@ class VLLMClientSettings(AdapterSettings):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "VLLM_API_KEY"}
+        """Stored as secret references, never as values: the key and the headers (which may
+        carry a gateway's key); a restored model reads them from the environment, if set."""
+        return {"api_key": "VLLM_API_KEY", "default_headers": "VLLM_DEFAULT_HEADERS"}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

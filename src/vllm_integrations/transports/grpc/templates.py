@@ -20,7 +20,14 @@ def vllm_view(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         message = dict(source)
         content = message.get("content")
         if isinstance(content, list):
-            message["content"] = "\n".join(p["text"] for p in content if p.get("type") == "text")
+            for part in content:
+                if part.get("type") != "text":
+                    raise ValueError(
+                        f"a {message.get('role')} message has a {part.get('type')!r} part: "
+                        "over gRPC only text is sent for now (multimodal input needs the "
+                        "server's processor); use the HTTP transport for it"
+                    )
+            message["content"] = "\n".join(p["text"] for p in content)
         calls = message.get("tool_calls")
         if calls:
             message["tool_calls"] = [_parsed_call(call) for call in calls]

@@ -3,14 +3,16 @@ this package's exception family. Pure functions over the generated protobuf clas
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from vllm_integrations.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    MessageTooLargeError,
     status_error,
 )
 from vllm_integrations.structured import StructuredOutputs
@@ -72,11 +74,15 @@ def sampling_params(
         sampling = {**sampling, "top_k": 0}
     for name in _PASSED_AS_IS:
         if sampling.get(name) is not None:
-            setattr(params, name, sampling[name])
-    params.stop.extend(sampling.get("stop") or ())
-    params.stop_token_ids.extend(sampling.get("stop_token_ids") or ())
-    for token, bias in (sampling.get("logit_bias") or {}).items():
-        params.logit_bias[int(token)] = float(bias)
+            with _naming(name, sampling[name]):
+                setattr(params, name, sampling[name])
+    with _naming("stop", sampling.get("stop")):
+        params.stop.extend(sampling.get("stop") or ())
+    with _naming("stop_token_ids", sampling.get("stop_token_ids")):
+        params.stop_token_ids.extend(sampling.get("stop_token_ids") or ())
+    with _naming("logit_bias", sampling.get("logit_bias")):
+        for token, bias in (sampling.get("logit_bias") or {}).items():
+            params.logit_bias[int(token)] = float(bias)
     seed = sampling.get("seed")
     if seed is not None:
         if not -_INT32_MAX - 1 <= seed <= _INT32_MAX:
@@ -90,6 +96,15 @@ def sampling_params(
     if structured is not None:
         _constrain(params, structured)
     return params
+
+
+@contextlib.contextmanager
+def _naming(name: str, value: Any) -> Iterator[None]:
+    """A value protobuf refuses (out of range, wrong type) as an error naming the parameter."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name}={value!r} is not valid over vLLM's gRPC API: {error}") from None
 
 
 def _constrain(params: Any, structured: StructuredOutputs) -> None:
@@ -137,6 +152,13 @@ def translate_error(error: Any, address: str) -> APIError:
     code = error.code() if hasattr(error, "code") else None
     name = getattr(code, "name", "UNKNOWN")
     message = (error.details() if hasattr(error, "details") else None) or str(error)
+    reason = getattr(error, "reason", "")
+    if reason == "too_large" or (
+        name == "RESOURCE_EXHAUSTED" and "larger than max" in message.lower()
+    ):
+        return MessageTooLargeError(
+            f"{message} (raise max_message_size to take it)", address=address
+        )
     if name == "DEADLINE_EXCEEDED":
         return APITimeoutError(f"the request timed out: {message}", address=address)
     if name in ("UNAVAILABLE", "CANCELLED"):

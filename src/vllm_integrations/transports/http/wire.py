@@ -1,7 +1,8 @@
 """The JSON of vLLM's OpenAI-compatible API, to and from the neutral types: pure functions.
 
-vLLM extras handled here: ``reasoning`` (older servers: ``reasoning_content``) on messages and
-deltas, ``structured_outputs`` in the body, and every vLLM sampling parameter as a top-level key.
+vLLM extras handled here: ``reasoning`` (older servers and smg: ``reasoning_content``) on messages
+and deltas, ``structured_outputs`` in the body (with smg's spelling of the same constraint), and
+every vLLM sampling parameter as a top-level key.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def _finish_body(
     """Structured outputs, streaming options, then the caller's extra_body on top of it all."""
     if request.structured_outputs is not None:
         body["structured_outputs"] = request.structured_outputs.to_http()
+        # and where smg reads it (a gateway in front of vLLM's gRPC workers; it ignores the above)
+        body.update(request.structured_outputs.to_gateway(chat=isinstance(request, ChatRequest)))
     if stream:
         body["stream"] = True
         if request.stream_usage:
@@ -203,4 +206,17 @@ def error_code(body: object) -> int | None:
         code = inner.get("code") if isinstance(inner, Mapping) else None
         if isinstance(code, int):
             return code
+    return None
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The seconds a ``retry-after-ms`` or ``retry-after`` header asks for (seconds form)."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) * scale
+        except ValueError:
+            return None
     return None

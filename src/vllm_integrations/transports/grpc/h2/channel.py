@@ -4,56 +4,82 @@ sockets read in the caller's thread) and for asyncio (a protocol fed by the even
 Why: this is the hot path of every streamed generation. A sync connection is lent to one call
 at a time and comes back to a pool when the call ends, even when it was left early (its stream
 is reset, the connection stays good), so no thread hands messages to another. Asyncio calls
-share connections, a stream each, as gRPC clients do.
+share connections, a stream each, as gRPC clients do. Both keep a connection honest: a call
+waits at most ``read`` seconds for its next message, a connection silent for
+``KEEPALIVE_TIME`` while a call waits on it gets a PING and is dead without an answer within
+``KEEPALIVE_TIMEOUT``, and the server's own PINGs are answered even while the caller is slow
+to read or the connection sits idle in the pool (``keeper``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import select
 import socket
 import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import grpc
+
+from vllm_integrations.transports.grpc.h2 import keeper
 from vllm_integrations.transports.grpc.h2.connection import (
     Call,
     CallError,
     Http2Connection,
     cancelled,
     deadline_exceeded,
+    keepalive_failed,
+    read_timed_out,
     unavailable,
 )
 
 T = TypeVar("T")
 _READ_SIZE = 256 * 1024
+KEEPALIVE_TIME = 30.0
+"""Seconds a connection may be silent while a call waits on it before it is PINGed (vLLM's
+server takes PINGs every 10 s; gRPC servers commonly allow 30 s)."""
+KEEPALIVE_TIMEOUT = 20.0
+"""Seconds to wait for any answer to that PING before the connection counts as dead."""
 
 
 @dataclass(frozen=True)
 class StreamRequest(Generic[T]):
     """One server-streaming call: the method's ``path``, the serialized request, how to read
-    each response, the deadline in seconds and the metadata."""
+    each response, the longest wait for each message (``read``), the whole call's deadline in
+    seconds from its start (``total``), and the metadata."""
 
     path: str
     message: bytes
     parse: Callable[[bytes], T]
-    timeout: float | None = None
+    read: float | None = None
+    total: float | None = None
     metadata: Mapping[str, str] | None = None
 
     def start(self, wire: Http2Connection) -> Call:
-        return wire.start(self.path, self.message, metadata=self.metadata, timeout=self.timeout)
+        return wire.start(self.path, self.message, metadata=self.metadata, timeout=self.total)
+
+    def parsed(self, message: bytes) -> T:
+        try:
+            return self.parse(message)
+        except Exception as error:  # a corrupt message: the call's error, not the caller's
+            raise CallError(
+                grpc.StatusCode.INTERNAL, f"a message the client cannot decode: {error}"
+            ) from None
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a server listens, and the TLS context when the URL was ``grpcs://``."""
+    """Where a server listens, how to reach it (TLS when the URL was ``grpcs://``, the connect
+    timeout) and the largest message taken from it."""
 
     host: str
     port: int
     tls: ssl.SSLContext | None = None
+    connect_timeout: float = 10.0
+    max_message_size: int = 4 * 1024 * 1024
 
     @property
     def authority(self) -> str:
@@ -62,6 +88,11 @@ class Endpoint:
 
     def unreachable(self, error: BaseException) -> CallError:
         return unavailable(f"could not connect to {self.authority}: {error}")
+
+    def connection(self) -> Http2Connection:
+        return Http2Connection(
+            self.authority, secure=self.tls is not None, max_message_size=self.max_message_size
+        )
 
 
 def tls_context(root_certificates: bytes | None) -> ssl.SSLContext:
@@ -73,79 +104,126 @@ def tls_context(root_certificates: bytes | None) -> ssl.SSLContext:
     return context
 
 
-def _check_alpn(ssl_object: Any, endpoint: Endpoint) -> None:
+def check_alpn(ssl_object: Any, endpoint: Endpoint) -> None:
     if ssl_object is not None and ssl_object.selected_alpn_protocol() != "h2":
         raise unavailable(f"{endpoint.authority} did not agree to speak HTTP/2 over TLS")
 
 
-class _SyncConnection:
-    """A socket and the connection on it, used by one call at a time."""
+class SyncConnection:
+    """A socket and the connection on it, used by one call at a time. ``lock`` is held while
+    the connection is read or written: by the caller, or by the keeper while the caller is away."""
 
     def __init__(self, sock: socket.socket, endpoint: Endpoint) -> None:
         self.sock = sock
-        self.wire = Http2Connection(endpoint.authority, secure=endpoint.tls is not None)
+        self.lock = threading.Lock()
+        self.wire = endpoint.connection()
+        self.last_read = time.monotonic()
+        self._ping_sent = 0.0
         self.sock.sendall(self.wire.outgoing())
+        keeper.watch(self)
 
     @classmethod
-    def open(cls, endpoint: Endpoint, deadline: float | None) -> _SyncConnection:
-        timeout = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+    def open(cls, endpoint: Endpoint, deadline: float | None) -> SyncConnection:
+        timeout = endpoint.connect_timeout
+        if deadline is not None:
+            timeout = min(timeout, max(deadline - time.monotonic(), 0.001))
         try:
             sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if endpoint.tls is not None:
-                sock = endpoint.tls.wrap_socket(sock, server_hostname=endpoint.host)
-                _check_alpn(sock, endpoint)
-            return cls(sock, endpoint)
         except TimeoutError:
             raise deadline_exceeded() from None
         except OSError as error:
             raise endpoint.unreachable(error) from None
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if endpoint.tls is not None:
+                sock = endpoint.tls.wrap_socket(sock, server_hostname=endpoint.host)
+                check_alpn(sock, endpoint)
+            return cls(sock, endpoint)
+        except CallError:
+            sock.close()
+            raise
+        except OSError as error:
+            sock.close()
+            raise endpoint.unreachable(error) from None
 
     def responses(self, request: StreamRequest[T], deadline: float | None) -> Iterator[T]:
         """The call's responses, read from the socket as the caller asks for them."""
-        call = request.start(self.wire)
+        with self.lock:
+            call = request.start(self.wire)
+            self._flush()
+        last_message = time.monotonic()
         try:
-            self.sock.settimeout(None)
             while True:
-                done = call.done  # read before taking: messages that came with the end count
-                for response in self.wire.take(call):
-                    yield request.parse(response)
+                with self.lock:
+                    done = call.done  # read before taking: messages that came with the end count
+                    messages = self.wire.take(call)
+                if messages:
+                    last_message = time.monotonic()
+                for message in messages:
+                    yield request.parsed(message)
                 if done:
                     break
-                self.read(call, deadline)
+                self._wait(call, request.read, last_message, deadline)
             if call.error is not None:
                 raise call.error
         finally:
             if not call.done:  # left early: closed, or an exception in the caller
-                self.wire.fail(call, cancelled())
-                self.flush()
+                with self.lock:
+                    self.wire.fail(call, cancelled())
+                    self._flush()
 
-    def read(self, call: Call, deadline: float | None) -> None:
-        """Send what is due (flow-control credit for what the caller took, ping answers), then
-        block for the next bytes (until ``deadline``) and feed them to the connection."""
-        self.flush()
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return self._expire(call)
-            self.sock.settimeout(remaining)
-        try:
-            data = self.sock.recv(_READ_SIZE)
-        except TimeoutError:
-            return self._expire(call)
-        except OSError:
-            data = b""
+    def _wait(
+        self, call: Call, read: float | None, last_message: float, deadline: float | None
+    ) -> None:
+        """Block until bytes arrive for ``call``, or fail it when a limit passes."""
+        with self.lock:
+            if call.done or call.messages:  # the keeper read them while the caller was away
+                return
+            now = time.monotonic()
+            limits = [(deadline, deadline_exceeded)]
+            if read is not None:
+                limits.append((last_message + read, lambda: read_timed_out(read)))
+            for at, error in limits:
+                if at is not None and now >= at:
+                    self.wire.fail(call, error())
+                    self._flush()
+                    return
+            wake = min([at for at, _ in limits if at is not None] + [self._keepalive(now)])
+            self._flush()
+            if call.done:  # the keepalive found the connection dead
+                return
+            self.sock.settimeout(max(wake - now, 0.001))
+            try:
+                data = self.sock.recv(_READ_SIZE)
+            except TimeoutError:
+                return  # a limit or the keepalive is due: the next wait acts on it
+            except OSError:
+                data = b""
+            self._take_in(data)
+
+    def _keepalive(self, now: float) -> float:
+        """PING a connection silent too long; declare it dead when the PING goes unanswered.
+        Returns when the keepalive next needs the caller's attention."""
+        if self.wire.ping_outstanding:
+            if now >= self._ping_sent + KEEPALIVE_TIMEOUT:
+                self.wire.connection_lost(keepalive_failed(KEEPALIVE_TIMEOUT))
+                return now
+            return self._ping_sent + KEEPALIVE_TIMEOUT
+        if now >= self.last_read + KEEPALIVE_TIME:
+            self.wire.ping()
+            self._ping_sent = now
+            return now + KEEPALIVE_TIMEOUT
+        return self.last_read + KEEPALIVE_TIME
+
+    def _take_in(self, data: bytes) -> None:
         if data:
+            self.last_read = time.monotonic()
             self.wire.feed(data)
+            self._flush()
         else:
             self.wire.connection_lost()
-        return None
 
-    def _expire(self, call: Call) -> None:
-        self.wire.fail(call, deadline_exceeded())
-        self.flush()  # the reset tells the server at once
-
-    def flush(self) -> None:
+    def _flush(self) -> None:
         data = self.wire.outgoing()
         if data:
             try:
@@ -153,24 +231,38 @@ class _SyncConnection:
             except OSError:
                 self.wire.connection_lost()
 
-    def still_open(self) -> bool:
-        """Take in what the server sent while the connection was idle (pings, a goodbye)."""
-        readable, _, _ = select.select([self.sock], [], [], 0)
-        if readable:
-            self.sock.settimeout(0)
-            try:
-                data = self.sock.recv(_READ_SIZE)
-            except (BlockingIOError, ssl.SSLWantReadError):
-                data = None
-            except OSError:
-                data = b""
-            if data == b"":
-                return False
-            if data:
-                self.wire.feed(data)
+    def service(self) -> None:
+        """Take in what the server sent while nobody read (PINGs answered, a goodbye, messages
+        kept for their call). Call with ``lock`` held."""
+        if self.sock.fileno() < 0:
+            return  # closed (the keeper may visit a connection closed since it listed them)
+        pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+        if not pending:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            if not readable:
+                return
+        self.sock.settimeout(0)
+        try:
+            data: bytes | None = self.sock.recv(_READ_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            data = None
+        except OSError:
+            data = b""
+        finally:
             self.sock.settimeout(None)
-            self.flush()
-        return self.wire.reusable
+        if data is not None:
+            self._take_in(data)
+
+    def usable(self) -> bool:
+        """Whether the pooled connection can take a call (the server's news taken in first)."""
+        with self.lock:
+            self.service()
+            return self.wire.reusable
+
+    def close(self) -> None:
+        keeper.forget(self)
+        with self.lock:  # never under the keeper's read
+            self.sock.close()
 
 
 class Http2Channel:
@@ -178,15 +270,15 @@ class Http2Channel:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self._endpoint = endpoint
-        self._idle: list[_SyncConnection] = []
+        self._idle: list[SyncConnection] = []
         self._lock = threading.Lock()
         self._closed = False
 
     def stream(self, request: StreamRequest[T]) -> Generator[T, None, None]:
         """The call's responses; closing the generator early cancels the call on the server.
-        A non-OK status raises ``CallError``."""
-        timeout = request.timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
+        A non-OK status (or a limit passed) raises ``CallError``."""
+        total = request.total
+        deadline = None if total is None else time.monotonic() + total
         connection = self._checkout(deadline)
         try:
             yield from connection.responses(request, deadline)
@@ -198,169 +290,21 @@ class Http2Channel:
         with self._lock:
             idle, self._idle, self._closed = self._idle, [], True
         for connection in idle:
-            connection.sock.close()
+            connection.close()
 
-    def _checkout(self, deadline: float | None) -> _SyncConnection:
+    def _checkout(self, deadline: float | None) -> SyncConnection:
         while True:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
-                return _SyncConnection.open(self._endpoint, deadline)
-            if connection.still_open():
+                return SyncConnection.open(self._endpoint, deadline)
+            if connection.usable():
                 return connection
-            connection.sock.close()
+            connection.close()
 
-    def _checkin(self, connection: _SyncConnection) -> None:
+    def _checkin(self, connection: SyncConnection) -> None:
         with self._lock:
             if connection.wire.reusable and not self._closed:
                 self._idle.append(connection)
                 return
-        connection.sock.close()
-
-
-class _StreamProtocol(asyncio.Protocol):
-    """One asyncio connection shared by calls: bytes go to the connection as they arrive and
-    wake the calls they moved; each call's reader waits in ``take``."""
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.wire = Http2Connection(endpoint.authority, secure=endpoint.tls is not None)
-        self.transport: asyncio.Transport | None = None
-        self._waiters: dict[int, asyncio.Future[None]] = {}
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.flush()
-
-    def data_received(self, data: bytes) -> None:
-        moved = self.wire.feed(data)
-        self.flush()
-        for call in moved:
-            self._wake(call)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        for call in self.wire.connection_lost():
-            self._wake(call)
-
-    def flush(self) -> None:
-        data = self.wire.outgoing()
-        if data and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    def fail(self, call: Call, error: CallError) -> None:
-        self.wire.fail(call, error)
-        self.flush()
-        self._wake(call)
-
-    async def take(self, call: Call) -> list[bytes]:
-        """The call's messages since the last take, waiting for some if there are none."""
-        if not call.messages and not call.done:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters[call.stream_id] = waiter
-            try:
-                await waiter
-            finally:
-                self._waiters.pop(call.stream_id, None)
-        messages = self.wire.take(call)
-        self.flush()  # flow-control credit for what was taken, when due
-        return messages
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-    def _wake(self, call: Call) -> None:
-        waiter = self._waiters.get(call.stream_id)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
-class AsyncHttp2Channel:
-    """HTTP/2 connections to ``endpoint`` for asyncio calls, on the loop that opened them;
-    calls share a connection while the server's stream limit allows."""
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
-        self._connections: list[_StreamProtocol] = []
-        self._opening: asyncio.Future[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def stream(self, request: StreamRequest[T]) -> AsyncGenerator[T, None]:
-        """As ``Http2Channel.stream``; a cancelled task or ``aclose()`` cancels the call."""
-        loop = asyncio.get_running_loop()
-        timeout = request.timeout
-        deadline = None if timeout is None else loop.time() + timeout
-        connection = await self._connection(loop, deadline)
-        call = request.start(connection.wire)
-        connection.flush()
-        expiry = (
-            None
-            if deadline is None
-            else loop.call_at(deadline, connection.fail, call, deadline_exceeded())
-        )
-        try:
-            while True:
-                done = call.done  # read before taking: messages that came with the end count
-                for response in await connection.take(call):
-                    yield request.parse(response)
-                if done:
-                    break
-            if call.error is not None:
-                raise call.error
-        finally:
-            if expiry is not None:
-                expiry.cancel()
-            if not call.done:
-                connection.fail(call, cancelled())
-
-    async def aclose(self) -> None:
-        """Close every connection (calls still on them fail as UNAVAILABLE)."""
-        connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-
-    async def _connection(
-        self, loop: asyncio.AbstractEventLoop, deadline: float | None
-    ) -> _StreamProtocol:
-        """A connection with room for one more call: a current one, or a new one (calls that
-        arrive while it opens wait for it rather than each opening their own)."""
-        if loop is not self._loop:  # connections belong to the loop that opened them
-            self._loop, self._connections, self._opening = loop, [], None
-        while True:
-            for connection in self._connections:
-                if connection.wire.has_room:
-                    return connection
-            if self._opening is None:
-                return await self._open(loop, deadline)
-            await asyncio.shield(self._opening)
-
-    async def _open(
-        self, loop: asyncio.AbstractEventLoop, deadline: float | None
-    ) -> _StreamProtocol:
-        self._opening = opening = loop.create_future()
-        endpoint = self._endpoint
-        try:
-            async with asyncio.timeout_at(deadline):
-                _, connection = await loop.create_connection(
-                    lambda: _StreamProtocol(endpoint),
-                    endpoint.host,
-                    endpoint.port,
-                    ssl=endpoint.tls,
-                    server_hostname=endpoint.host if endpoint.tls else None,
-                )
-            if connection.transport is not None:
-                _check_alpn(connection.transport.get_extra_info("ssl_object"), endpoint)
-        except TimeoutError:
-            raise deadline_exceeded() from None
-        except OSError as error:
-            raise endpoint.unreachable(error) from None
-        finally:
-            self._opening = None
-            opening.set_result(None)
-        # Connections that take no more calls and carry none are done with.
-        for old in self._connections:
-            if not old.wire.reusable and not old.wire.calls:
-                old.close()
-        self._connections = [c for c in self._connections if c.wire.reusable or c.wire.calls]
-        self._connections.append(connection)
-        return connection
+        connection.close()

@@ -44,13 +44,28 @@ _HTTP_STATUS = {
 }
 
 
-class CallError(grpc.RpcError):  # type: ignore[misc]
-    """A call that ended with a non-OK status; ``code()`` and ``details()`` as grpcio's."""
+class _DrainingStateMachine(h2.connection.H2ConnectionStateMachine):
+    """h2 closes its side of a connection the moment the server says GOAWAY, and then takes
+    every later frame as a protocol error; a gRPC server drains instead: the calls up to the
+    GOAWAY's last stream are still answered. This machine stays open for them (``reusable``
+    turns False, so no call starts here any more)."""
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        still_open = h2.connection.ConnectionState.CLIENT_OPEN
+        goaway = (still_open, h2.connection.ConnectionInputs.RECV_GOAWAY)
+        self._transitions = {**self._transitions, goaway: (None, still_open)}
+
+
+class CallError(grpc.RpcError):  # type: ignore[misc]
+    """A call that ended with a non-OK status; ``code()`` and ``details()`` as grpcio's.
+    ``reason`` says why when the client ended it: "read_timeout", "too_large", "keepalive"."""
+
+    def __init__(self, code: grpc.StatusCode, details: str, reason: str = "") -> None:
         super().__init__(f"{code.name}: {details}")
         self._code = code
         self._details = details
+        self.reason = reason
 
     def code(self) -> grpc.StatusCode:
         return self._code
@@ -71,12 +86,37 @@ def cancelled() -> CallError:
     return CallError(grpc.StatusCode.CANCELLED, "the call was cancelled")
 
 
+def read_timed_out(seconds: float) -> CallError:
+    return CallError(
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        f"no message from the server within the read timeout of {seconds:g} s",
+        reason="read_timeout",
+    )
+
+
+def too_large(size: int, limit: int) -> CallError:
+    return CallError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"a message of {size} bytes, more than max_message_size ({limit})",
+        reason="too_large",
+    )
+
+
+def keepalive_failed(seconds: float) -> CallError:
+    return CallError(
+        grpc.StatusCode.UNAVAILABLE,
+        f"the connection is dead: no answer to a keepalive PING within {seconds:g} s",
+        reason="keepalive",
+    )
+
+
 class Call:
     """One call's side of its stream: the messages received and not yet taken, and, once
     ``done``, its ``error`` (None for OK)."""
 
-    def __init__(self, stream_id: int, body: bytes) -> None:
+    def __init__(self, stream_id: int, body: bytes, max_message_size: int) -> None:
         self.stream_id = stream_id
+        self.max_message_size = max_message_size
         # The rest is the connection's bookkeeping for this stream.
         self.messages: list[bytes] = []
         self.done = False
@@ -91,6 +131,8 @@ class Call:
         buffer, start = self.buffer, 0
         while len(buffer) - start >= 5:
             size = int.from_bytes(buffer[start + 1 : start + 5], "big")
+            if size > self.max_message_size:  # refused before its body is buffered
+                return too_large(size, self.max_message_size)
             end = start + 5 + size
             if len(buffer) < end:
                 break
@@ -113,9 +155,15 @@ class Http2Connection:
     be written next. ``reusable`` is False once the server said goodbye or broke the protocol.
     """
 
-    def __init__(self, authority: str, *, secure: bool) -> None:
+    def __init__(
+        self, authority: str, *, secure: bool, max_message_size: int = 4 * 1024 * 1024
+    ) -> None:
+        self.max_message_size = max_message_size
+        self.ping_outstanding = False
+        """A keepalive PING was sent and no bytes came since: the peer may be gone."""
         config = h2.config.H2Configuration(client_side=True, header_encoding=None)
         self._h2 = h2.connection.H2Connection(config)
+        self._h2.state_machine = _DrainingStateMachine()
         # Each stream keeps HTTP/2's default 64 KiB window, as grpcio's client starts with,
         # credited as the reader takes messages: a caller that stops reading soon stops the
         # server's sending on its stream.
@@ -161,13 +209,20 @@ class Http2Connection:
         except h2.exceptions.H2Error as error:  # out of stream IDs, or the server said goodbye
             self.reusable = False
             raise unavailable(f"the connection can take no new call: {error}") from None
-        call = Call(stream_id, b"\x00" + len(message).to_bytes(4, "big") + message)
+        framed = b"\x00" + len(message).to_bytes(4, "big") + message
+        call = Call(stream_id, framed, self.max_message_size)
         self.calls[stream_id] = call
         self._send_body(call)
         return call
 
+    def ping(self) -> None:
+        """Queue a keepalive PING (the peer's ACK, or any bytes, proves the connection alive)."""
+        self._h2.ping(b"keepaliv")
+        self.ping_outstanding = True
+
     def feed(self, data: bytes) -> list[Call]:
         """Bytes from the socket; returns the calls that got messages or ended."""
+        self.ping_outstanding = False
         try:
             events = self._h2.receive_data(data)
         except h2.exceptions.ProtocolError as error:
@@ -221,11 +276,10 @@ class Http2Connection:
         the server sees as a cancellation."""
         self._finish(call, error)
 
-    def connection_lost(self) -> list[Call]:
-        """The socket closed: every unfinished call fails as UNAVAILABLE."""
+    def connection_lost(self, error: CallError | None = None) -> list[Call]:
+        """The socket closed (or died, as ``error`` says): every unfinished call fails."""
         self.reusable = False
-        lost = unavailable("the connection to the server closed mid-call")
-        return self._fail_all(lost)
+        return self._fail_all(error or unavailable("the connection to the server closed mid-call"))
 
     def outgoing(self) -> bytes:
         """Bytes to write to the socket now (may be empty)."""
