@@ -63,6 +63,54 @@ class StructuredOutputs(BaseModel):
             return {kind: json.dumps(self.structural_tag)}  # vLLM takes the tag as JSON text
         return {kind: getattr(self, kind)}
 
+    def to_gateway(self, *, chat: bool) -> dict[str, Any]:
+        """The same constraint in the top-level keys smg (the gateway for vLLM's gRPC workers)
+        reads, for a body that also carries :meth:`to_http`: smg ignores ``structured_outputs``.
+
+        SGLang's ``regex`` and ``ebnf`` (a choice: the grammar vLLM builds for one), which vLLM's
+        HTTP server ignores; JSON in OpenAI's ``response_format`` for chat (vLLM reads it as the
+        very same constraint) or as ``json_schema`` text for completions. smg has no chat key
+        for a structural tag: in ``response_format`` it is a bad request there, not ignored;
+        completions carry none (smg would not constrain them).
+        """
+        kind = self.kind
+        if kind == "regex":
+            return {"regex": self.regex}
+        if kind in ("grammar", "choice"):
+            grammar = self.grammar if kind == "grammar" else _choice_grammar(self.choice or [])
+            return {"ebnf": grammar}
+        if not chat:
+            return {} if kind == "structural_tag" else {"json_schema": json.dumps(self._schema())}
+        if kind == "structural_tag":
+            tag = self.structural_tag
+            return {"response_format": json.loads(tag) if isinstance(tag, str) else tag}
+        if kind == "json_object":
+            return {"response_format": {"type": "json_object"}}
+        spec = {"name": "structured_output", "schema": self._schema()}
+        return {"response_format": {"type": "json_schema", "json_schema": spec}}
+
+    def _schema(self) -> Any:
+        """The JSON schema (``json_object``: any object), parsed when given as text."""
+        schema = self.json_schema
+        if schema is None:
+            return {"type": "object"}
+        return json.loads(schema) if isinstance(schema, str) else schema
+
+
+_EBNF_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _choice_grammar(choices: list[str]) -> str:
+    """``root ::= "a" | "b"``, escaped as vLLM escapes a choice for its grammar engine."""
+
+    def escape(char: str) -> str:
+        if char in _EBNF_ESCAPES:
+            return _EBNF_ESCAPES[char]
+        return f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F else char
+
+    literals = ('"' + "".join(escape(char) for char in choice) + '"' for choice in choices)
+    return "root ::= " + " | ".join(literals)
+
 
 def as_structured_outputs(
     value: StructuredOutputs | Mapping[str, Any] | None,

@@ -51,6 +51,9 @@ def test_keyed_server_checks_keys_and_stops_without_leftovers(
         assert server.pid is not None
         tree = [server.pid, *(p.pid for p in psutil.Process(server.pid).children(recursive=True))]
         assert len(tree) >= 2  # the API server and at least one engine process
+        # The key reached vLLM through its environment: no command line shows it in `ps`.
+        command_lines = [" ".join(psutil.Process(pid).cmdline()) for pid in _alive(tree)]
+        assert not [line for line in command_lines if "the-right-key" in line]
     finally:
         server.stop()
     assert not server.running

@@ -27,10 +27,21 @@ def test_http_command_carries_every_option() -> None:
     assert pairs["--port"] == "8123"
     assert pairs["--reasoning-parser"] == "qwen3"
     assert pairs["--tool-call-parser"] == "hermes"
-    assert pairs["--api-key"] == "secret"
     assert "--enable-auto-tool-choice" in command
     assert command[-2:] == ["--seed", "7"]
     assert server.base_url == "http://127.0.0.1:8123/v1"
+
+
+def test_api_key_goes_through_the_environment_never_the_command_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VLLM_API_KEY", "the-clients-key")
+    keyed = LocalVLLMServer("/models/m", port=8123, api_key="secret")
+    assert "secret" not in keyed.command()  # `ps` shows command lines to every user
+    assert "--api-key" not in keyed.command()
+    assert keyed.environment()["VLLM_API_KEY"] == "secret"
+    # A key set for this process's clients does not lock a server started without one.
+    assert "VLLM_API_KEY" not in LocalVLLMServer("/models/m", port=8123).environment()
 
 
 def test_grpc_server_uses_the_grpc_launcher() -> None:
