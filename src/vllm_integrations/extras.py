@@ -23,6 +23,8 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
         "transformers",
         "jinja2",
     ),
+    "ui": ("langchain_core", "starlette", "sse_starlette", "uvicorn"),
+    "gateway": ("smg",),
 }
 
 
