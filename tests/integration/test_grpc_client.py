@@ -431,8 +431,16 @@ def test_completion_logprobs_equal_the_openai_sdk_over_http(
     assert ours.token_logprobs == pytest.approx(theirs.token_logprobs, abs=1e-4)
     with client.completions.create(stream=True, **options) as stream:
         steps = [c.choices[0].logprobs for c in stream if c.choices and c.choices[0].logprobs]
-    # Streamed offsets continue from the text streamed so far, as vLLM's do.
-    assert [offset for step in steps for offset in step.text_offset or ()] == ours.text_offset
+    streamed = http.completions.create(model=SERVED_MODEL_NAME, stream=True, **options)
+    their_steps = [c.choices[0].logprobs for c in streamed if c.choices and c.choices[0].logprobs]
+
+    # Streamed offsets continue from the tokens reported so far, as vLLM's do: the same as the
+    # whole reply's, also where tokens hold bytes that never make a character.
+    def flat(steps: list[Any]) -> tuple[list[str], list[int]]:
+        tokens = [token for step in steps for token in step.tokens or ()]
+        return tokens, [offset for step in steps for offset in step.text_offset or ()]
+
+    assert flat(steps) == flat(their_steps) == (ours.tokens, ours.text_offset)
 
 
 def test_streamed_completion(client: VLLMGrpcClient) -> None:

@@ -27,18 +27,23 @@ def _completion_logprobs(
 
 
 class CompletionDeltas:
-    """Chat deltas as completion deltas. A step's text_offset starts at the length of the text
-    its choice has streamed so far, as in vLLM's streamed completions."""
+    """Chat deltas as completion deltas. A step's text_offset continues from the tokens its
+    choice has reported so far (the last offset plus the last token's length), as in vLLM's
+    streamed completions: not from the text streamed, which lags the tokens while text is
+    held back and may hold characters no token's text has."""
 
     def __init__(self) -> None:
-        self._streamed: dict[int, int] = {}
+        self._next_offset: dict[int, int] = {}
 
     def __call__(self, delta: ChatDelta) -> CompletionDelta:
-        start = self._streamed.get(delta.index, 0)
-        self._streamed[delta.index] = start + len(delta.content)
+        logprobs = _completion_logprobs(delta.logprobs, self._next_offset.get(delta.index, 0))
+        if logprobs is not None and logprobs["tokens"]:
+            self._next_offset[delta.index] = logprobs["text_offset"][-1] + len(
+                logprobs["tokens"][-1]
+            )
         return CompletionDelta(
             text=delta.content,
-            logprobs=_completion_logprobs(delta.logprobs, start),
+            logprobs=logprobs,
             finish_reason=delta.finish_reason,
             index=delta.index,
             usage=delta.usage,

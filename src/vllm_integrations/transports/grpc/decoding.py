@@ -45,7 +45,9 @@ class IncrementalDetokenizer:
     Wraps ``DecodeStream``, which re-decodes only the last emitted piece plus the new tokens and
     yields nothing until the bytes form whole characters: a character split across tokens comes
     out once, complete. ``finish`` writes out what never completed, as ``Tokenizer.decode``
-    would (U+FFFD), so the concatenated output always equals a one-shot decode.
+    would (U+FFFD). The output equals vLLM's, which equals a one-shot decode except where held
+    bytes that never made a character are followed by a token that rewrites them: vLLM drops
+    them (``Invalid prefix``), and so does this.
     """
 
     def __init__(
@@ -77,13 +79,14 @@ class IncrementalDetokenizer:
             self._pending.append(token_id)
             try:
                 piece = self._stream.step(self._tokenizer, token_id)
-            except Exception as error:  # the text before changed: drop it and replay, as vLLM
+            except Exception as error:
                 if "Invalid prefix" not in str(error):
                     raise
-                replay, self._context, self._pending = self._pending, [], []
+                # The text before changed (bytes held back that never made a character): vLLM
+                # restarts the stream at this token, and those bytes are gone from its text.
+                self._context, self._pending = [], [token_id]
                 self._stream = DecodeStream(skip_special_tokens=self._skip)
-                pieces.append(self.step(replay))
-                continue
+                piece = self._stream.step(self._tokenizer, token_id)
             if piece is not None:
                 pieces.append(piece)
                 self._context, self._pending = self._pending, []
