@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -87,7 +88,8 @@ def _run(args: argparse.Namespace) -> int:
     except ValidationError as error:  # a setting out of range, a malformed base URL
         print(f"error: {validation_message(error)}", file=sys.stderr)
         return EXIT_USAGE
-    if args.command == "chat-ui":
+    if args.command == "chat-ui":  # an operator's terminal: the replies that failed, logged
+        logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a served page ends
             serve(chat, host=args.host, port=args.port)
         return 0
