@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from vllm_integrations.errors import model_not_served
+from vllm_integrations.extras import missing_modules
 from vllm_integrations.settings import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -39,7 +40,6 @@ from vllm_integrations.settings import (
     read_ca_certificates,
 )
 from vllm_integrations.transports import Transport, TransportOptions, open_transport
-from vllm_integrations.transports.grpc.parsers import check_parser_names
 from vllm_integrations.types import ModelCard, deep_merge
 
 SHARED_SAMPLING_FIELDS = (
@@ -239,8 +239,15 @@ class AdapterSettings(ConnectionSettings):
 
     @model_validator(mode="after")
     def _check_parser_names(self) -> Self:
-        """An unknown parser name fails here, listing the known ones, not at the first call."""
-        check_parser_names(self.reasoning_parser, self.tool_call_parser)
+        """An unknown parser name fails here, listing the known ones, not at the first call.
+        The parsers are the grpc extra's: without it they cannot run (and a grpc:// URL fails
+        for the missing extra), so there is nothing to check."""
+        if self.reasoning_parser is None and self.tool_call_parser is None:
+            return self
+        if not missing_modules("grpc"):
+            from vllm_integrations.transports.grpc.parsers import check_parser_names
+
+            check_parser_names(self.reasoning_parser, self.tool_call_parser)
         return self
 
     extra_body: dict[str, Any] | None = None

@@ -17,7 +17,8 @@ import openai
 
 from vllm_integrations.server import LocalGateway
 
-with LocalGateway(os.environ["WORKER"], model=os.environ["MODEL"], tool_call_parser="qwen") as gw:
+worker, model = os.environ["WORKER"], os.environ["MODEL"]
+with LocalGateway(worker, model=model, reasoning_parser="qwen3", tool_call_parser="qwen") as gw:
     client = openai.OpenAI(base_url=gw.base_url, api_key="EMPTY")
     messages = [{"role": "user", "content": os.environ["QUESTION"]}]
     reply = client.chat.completions.create(
