@@ -6,6 +6,7 @@ is not tried again."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from tests.unit.faults.grpc_fake import FakeVllmGrpc
 from tests.unit.faults.http_fake import FakeHttpServer, Reply
 from vllm_integrations.errors import APITimeoutError, InternalServerError
 from vllm_integrations.grpc import AsyncVLLMGrpcClient, VLLMGrpcClient
+from vllm_integrations.langchain import ChatVLLM
 
 READ = 0.5  # seconds: the read timeout of these tests
 SLACK = 1.5  # seconds a timeout may take past its limit on a busy 2-core machine
@@ -52,6 +54,25 @@ def test_http_stream_stalled_mid_reply(http: FakeHttpServer, caller: Caller) -> 
     assert_timed_out(outcome, READ, arrived="Hello")
     assert outcome.received == "Hello"
     assert len(http.seen("/chat/completions")) == 1
+
+
+def test_http_streams_beyond_a_hundred_wait_for_a_connection_not_for_connect_timeout(
+    http: FakeHttpServer,
+) -> None:
+    """More concurrent streams than httpx's default pool (100), each longer than
+    connect_timeout: every one gets its reply (waiting for a free connection is not
+    connecting)."""
+    events = http_fake.chat_stream(*PACED)
+    http.script("/chat/completions", Reply(events=events, pace=0.5))  # 3 s a stream
+    chat = ChatVLLM(model="m", base_url=http.base_url, connect_timeout=2, timeout=10)
+
+    async def one() -> str:
+        return "".join([chunk.text async for chunk in chat.astream("hi")])
+
+    async def all_of_them() -> list[str | BaseException]:
+        return await asyncio.gather(*(one() for _ in range(120)), return_exceptions=True)
+
+    assert asyncio.run(all_of_them()) == ["".join(PACED)] * 120
 
 
 @pytest.mark.parametrize("caller", callers.STREAMED_CHAT)

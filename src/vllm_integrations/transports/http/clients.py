@@ -21,11 +21,16 @@ import openai
 from vllm_integrations.settings import Timeouts
 from vllm_integrations.transports.http.limits import AsyncBoundedTransport, BoundedTransport
 
+# The openai SDK's own pool: httpx's default (100 connections) made the 101st concurrent stream
+# wait for a free connection, and fail when that wait outlasted connect_timeout.
+POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
 
 def http_timeout(timeouts: Timeouts) -> httpx.Timeout:
-    """httpx's limits for one call: ``read`` for every wait on the server, cut to the total."""
+    """httpx's limits for one call: ``read`` for every wait on the server (and for a free
+    connection of the pool, which frees when another call ends), cut to the total."""
     wait = timeouts.first_wait()
-    return httpx.Timeout(connect=timeouts.connect, read=wait, write=wait, pool=timeouts.connect)
+    return httpx.Timeout(connect=timeouts.connect, read=wait, write=wait, pool=wait)
 
 
 class SdkClients:
@@ -60,7 +65,9 @@ class SdkClients:
     def sync(self) -> openai.OpenAI:
         with self._lock:
             if self._sync is None:
-                transport = BoundedTransport(httpx.HTTPTransport(verify=self._verify), self._limit)
+                transport = BoundedTransport(
+                    httpx.HTTPTransport(verify=self._verify, limits=POOL_LIMITS), self._limit
+                )
                 http = httpx.Client(transport=transport, timeout=self._timeout)
                 self._sync = openai.OpenAI(**self._settings, http_client=_sdk_client(http))
             return self._sync
@@ -74,7 +81,7 @@ class SdkClients:
                 del self._async[old]
             client = self._async.get(loop)
             if client is None:
-                inner = httpx.AsyncHTTPTransport(verify=self._verify)
+                inner = httpx.AsyncHTTPTransport(verify=self._verify, limits=POOL_LIMITS)
                 http = httpx.AsyncClient(
                     transport=AsyncBoundedTransport(inner, self._limit), timeout=self._timeout
                 )
