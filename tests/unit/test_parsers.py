@@ -1,351 +1,138 @@
-"""Client-side reasoning and tool-call parsers: vLLM 0.32's results, streamed or all at once."""
+"""Parser selection and the decoding around the parsers (their results against vLLM's own are
+in tests/unit/parsers/, the differential tests)."""
 
 from __future__ import annotations
 
-import itertools
-import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from vllm_integrations import types
-from vllm_integrations.testing import SCRIPTS, Script, ToolCall
+from tests.unit.parsers import family_tokenizers
 from vllm_integrations.transports.grpc.parsers import (
-    HermesToolCallParser,
-    ReasoningParser,
-    reasoning_parser,
-    tool_call_parser,
+    REASONING,
+    TOOLS,
+    RequestFacts,
+    check_parser_names,
+    compose,
+    skip_special_tokens,
 )
-from vllm_integrations.types import ToolCallDelta, assemble_tool_calls
+from vllm_integrations.transports.grpc.session import ChoiceState, ModelSetup, ToolPolicy
+from vllm_integrations.types import assemble_tool_calls
 
-REASONING_NAMES = ("qwen3", "deepseek_r1")
-WEATHER = ToolCall("get_weather", {"city": "Paris"})
-TIME = ToolCall("get_time", {"city": "Tokyo"})
-CAPITAL = "The user asks.</think>The capital is Paris."
-
-
-def stream_reasoning(parser: ReasoningParser, pieces: list[str]) -> tuple[str, str]:
-    reasoning, content = [], []
-    for piece in [*pieces, None]:
-        r, c = parser.finish() if piece is None else parser.feed(piece)
-        reasoning.append(r)
-        content.append(c)
-    return "".join(reasoning), "".join(content)
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+QWEN3_TAGS = ("<think>", "</think>", "<tool_call>", "</tool_call>")
 
 
-def stream_tools(pieces: list[str]) -> tuple[str, list[ToolCallDelta]]:
-    parser = tool_call_parser("hermes")
-    content, deltas = [], []
-    for piece in [*pieces, None]:
-        c, d = parser.finish() if piece is None else parser.feed(piece)
-        content.append(c)
-        deltas.extend(d)
-    return "".join(content), deltas
+def test_the_registry_knows_vllm_names() -> None:
+    assert {
+        "qwen3", "deepseek_r1", "deepseek_v3", "glm45", "kimi_k2", "granite", "mistral",
+        "openai_gptoss",
+    } <= set(REASONING)  # fmt: skip
+    assert {
+        "hermes", "qwen3_coder", "qwen3_xml", "glm45", "kimi_k2", "granite", "llama3_json",
+        "llama4_json", "pythonic", "llama4_pythonic", "mistral", "deepseek_v3", "deepseek_v31",
+        "openai",
+    } <= set(TOOLS)  # fmt: skip
 
 
-def parse_reasoning(name: str, text: str, *, thinking: bool = True) -> tuple[str, str]:
-    """A whole output through a fresh parser, at once."""
-    return stream_reasoning(reasoning_parser(name, thinking=thinking), [text])
-
-
-def parse_tools(text: str) -> tuple[str, list[types.ToolCall]]:
-    """A whole content text through a fresh parser, at once, its calls assembled."""
-    content, deltas = stream_tools([text])
-    return content, assemble_tool_calls(deltas)
-
-
-def calls_of(text: str) -> tuple[str, list[tuple[str, Any]]]:
-    content, calls = parse_tools(text)
-    return content, [(call.name, json.loads(call.arguments)) for call in calls]
-
-
-# ── Registry ─────────────────────────────────────────────────────────────────────────────────
-
-
-def test_registry_knows_vllm_names() -> None:
-    assert reasoning_parser("qwen3").name == "qwen3"
-    assert reasoning_parser("deepseek_r1", thinking=False).thinking is False
-    assert isinstance(tool_call_parser("hermes"), HermesToolCallParser)
-
-
-def test_registry_rejects_unknown_names() -> None:
-    with pytest.raises(ValueError, match=r"'nope'.*deepseek_r1, qwen3"):
-        reasoning_parser("nope")
+def test_unknown_names_fail_listing_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"'nope'.*deepseek_r1.*qwen3"):
+        check_parser_names("nope", None)
     with pytest.raises(ValueError, match=r"'nope'.*hermes"):
-        tool_call_parser("nope")
+        check_parser_names(None, "nope")
 
 
-# ── Reasoning: exact vLLM results ────────────────────────────────────────────────────────────
+def test_adapters_reject_unknown_names_at_construction_without_a_server() -> None:
+    from vllm_integrations.grpc import VLLMGrpcClient
+    from vllm_integrations.langchain import ChatVLLM
+    from vllm_integrations.llama_index import VLLM
 
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "The user asks.</think>The capital is Paris.",
-            ("The user asks.", "The capital is Paris."),
-        ),
-        # An opening tag the model writes anyway is dropped; whitespace around tags is kept.
-        ("<think>\nHmm.\n</think>\n\nParis.", ("\nHmm.\n", "\n\nParis.")),
-        ("<think>a<think>b</think>c", ("ab", "c")),
-        ("Still thinking", ("Still thinking", "")),
-        ("a</think>", ("a", "")),
-        # A later </think> is absorbed; a <think> in content is just text.
-        ("a</think>b</think>c<think>d", ("a", "bc<think>d")),
-        # A tool call ends reasoning implicitly and stays for the tool parser.
-        ("a<tool_call>{}</tool_call>", ("a", "<tool_call>{}</tool_call>")),
-        ("</th ink>", ("</th ink>", "")),
-    ],
-)
-def test_qwen3_thinking(text: str, expected: tuple[str, str]) -> None:
-    assert parse_reasoning("qwen3", text) == expected
-
-
-@pytest.mark.parametrize("name", REASONING_NAMES)
-def test_thinking_off_is_all_content(name: str) -> None:
-    text = "<think>a</think>\n\nb</think>"
-    assert parse_reasoning(name, text, thinking=False) == ("", text)
+    for make in (
+        lambda: ChatVLLM(model="m", base_url="grpc://127.0.0.1:9", tool_call_parser="nope"),
+        lambda: VLLM(model="m", base_url="grpc://127.0.0.1:9", reasoning_parser="nope"),
+        lambda: VLLMGrpcClient(host="127.0.0.1", port=9, tool_call_parser="nope"),
+    ):
+        with pytest.raises(ValueError, match=r"unknown .* parser 'nope'; known: "):
+            make()
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("reasoning", "tools", "request_", "kept"),
     [
-        (
-            "The user asks.</think>The capital is Paris.",
-            ("The user asks.", "The capital is Paris."),
-        ),
-        ("<think>\na\n</think>\nb", ("\na\n", "\nb")),
-        # Only the first <think> and the first </think> are tags.
-        ("<think>a<think>b</think>c</think><think>d", ("a<think>b", "c</think><think>d")),
-        ("<think>no end", ("no end", "")),
+        (None, None, RequestFacts(tools=[WEATHER]), False),
+        (None, "hermes", RequestFacts(), False),  # no tools: tool_choice "none"
+        (None, "hermes", RequestFacts(tools=[WEATHER]), True),
+        (None, "hermes", RequestFacts(tools=[WEATHER], tool_choice="none"), False),
+        ("qwen3", None, RequestFacts(), True),  # engine parsers keep special tokens
+        ("deepseek_r1", None, RequestFacts(), False),
+        ("deepseek_r1", "qwen3_coder", RequestFacts(), True),
+        (None, "kimi_k2", RequestFacts(tools=[WEATHER], tool_choice="none"), False),
+        (None, "llama3_json", RequestFacts(tools=[WEATHER]), False),  # <|python_tag|> dropped
+        (None, "pythonic", RequestFacts(tools=[WEATHER]), False),
+        (None, "deepseek_v31", RequestFacts(tools=[WEATHER]), False),
+        (None, "mistral", RequestFacts(tools=[WEATHER]), True),
+        (None, "mistral", RequestFacts(tools=[WEATHER], tool_choice="none"), False),
+        ("mistral", None, RequestFacts(), True),
+        ("granite", None, RequestFacts(), False),
     ],
 )
-def test_deepseek_r1(text: str, expected: tuple[str, str]) -> None:
-    assert parse_reasoning("deepseek_r1", text) == expected
-
-
-def test_tag_split_across_deltas() -> None:
-    parser = reasoning_parser("qwen3")
-    assert parser.feed("I think.</th") == ("I think.", "")
-    assert parser.feed("ink>Par") == ("", "Par")
-    assert parser.feed("is.<") == ("", "is.")  # "<" may start a later "</think>"
-    assert parser.finish() == ("", "<")
-
-
-def test_held_back_prefix_is_released_at_the_end() -> None:
-    parser = reasoning_parser("qwen3")
-    assert parser.feed("a</thi") == ("a", "")
-    assert parser.finish() == ("</thi", "")
-
-
-def test_parsers_of_two_streams_are_independent() -> None:
-    parser = reasoning_parser("qwen3")
-    assert parser.feed("a</th") == ("a", "")
-    assert parse_reasoning("qwen3", "x</think>y") == ("x", "y")
-    assert parser.feed("ink>b") == ("", "b")
-
-
-# ── Hermes tool calls: exact vLLM results ────────────────────────────────────────────────────
-
-
-def test_one_call() -> None:
-    content, calls = parse_tools(WEATHER.hermes())
-    assert content == ""
-    assert [(c.name, c.arguments) for c in calls] == [("get_weather", '{"city": "Paris"}')]
-    assert calls[0].id.startswith("call_")
-    assert len(calls[0].id) == len("call_") + 32
-
-
-def test_two_calls_in_a_row() -> None:
-    content, calls = parse_tools(f"{WEATHER.hermes()}\n{TIME.hermes()}")
-    assert content == ""
-    assert [(c.name, c.arguments) for c in calls] == [
-        ("get_weather", '{"city": "Paris"}'),
-        ("get_time", '{"city": "Tokyo"}'),
-    ]
-    assert calls[0].id != calls[1].id
-
-
-def test_content_then_call() -> None:
-    text = f"Let me check.\n{WEATHER.hermes()}"
-    assert calls_of(text) == ("Let me check.\n", [("get_weather", {"city": "Paris"})])
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # Whitespace-only content before calls is dropped; without calls it is kept.
-        (f"\n\n{WEATHER.hermes()}", ("", [("get_weather", {"city": "Paris"})])),
-        ("\n\n", ("\n\n", [])),
-        ("Plain <tool answer", ("Plain <tool answer", [])),
-        # Text between and after calls is dropped, as vLLM does.
-        (
-            f"A{WEATHER.hermes()}B{TIME.hermes()}C",
-            ("A", [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Tokyo"})]),
-        ),
-        # An unterminated block at the end counts when it is whole JSON ...
-        ('<tool_call> {"name": "f", "arguments": {}} ', ("", [("f", {})])),
-        # ... and an incomplete one voids every call: all text is content.
-        (
-            f'{WEATHER.hermes()}<tool_call>{{"name": "f", "argu',
-            (f'{WEATHER.hermes()}<tool_call>{{"name": "f", "argu', []),
-        ),
-        ("x<tool_call>{bad}</tool_call>", ("x<tool_call>{bad}</tool_call>", [])),
-        ('<tool_call>{"name": 3, "arguments": {}}</tool_call>', None),
-        ('<tool_call>{"name": "f"}</tool_call>', None),
-        ("<tool_call>[1]</tool_call>", None),
-        ("<tool_call></tool_call>", None),
-        ("\n<tool_call>", None),
-    ],
-)
-def test_hermes_edges(text: str, expected: tuple[str, list[tuple[str, Any]]] | None) -> None:
-    assert calls_of(text) == (expected or (text, []))
-
-
-def test_arguments_are_json_dumps_of_the_parsed_value() -> None:
-    raw = '<tool_call>{"name":"f","arguments":{"b":[1,2.50,"ü"],"a":{"x":null}}}</tool_call>'
-    _, calls = parse_tools(raw)
-    assert calls[0].arguments == '{"b": [1, 2.5, "ü"], "a": {"x": null}}'
-    _, calls = parse_tools('<tool_call>{"name":"f","arguments":"s"}')
-    assert calls[0].arguments == '"s"'
-
-
-def test_streamed_deltas_shape() -> None:
-    content, deltas = stream_tools(["Hi ", "<tool", "_call>\n", WEATHER.hermes()[12:]])
-    assert content == "Hi "
-    first, second = deltas
-    assert first == ToolCallDelta(index=0, id=first.id, name="get_weather")
-    assert (first.id or "").startswith("call_")
-    assert second == ToolCallDelta(index=0, arguments='{"city": "Paris"}')
-
-
-def test_assemble_tool_calls() -> None:
-    deltas = [
-        ToolCallDelta(index=0, id="a", name="f"),
-        ToolCallDelta(index=1, id="b", name="g", arguments="{"),
-        ToolCallDelta(index=0, arguments='{"x"'),
-        ToolCallDelta(index=0, arguments=": 1}"),
-        ToolCallDelta(index=1, arguments="}"),
-    ]
-    assert [(c.id, c.name, c.arguments) for c in assemble_tool_calls(deltas)] == [
-        ("a", "f", '{"x": 1}'),
-        ("b", "g", "{}"),
-    ]
-
-
-# ── The scripted conversations ───────────────────────────────────────────────────────────────
-
-
-@pytest.mark.parametrize("name", REASONING_NAMES)
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.name)
-def test_scripts(script: Script, name: str) -> None:
-    text = script.completion()
-    for pieces in ([text], list(text)):
-        reasoning, content = stream_reasoning(
-            reasoning_parser(name, thinking=script.thinking), pieces
-        )
-        assert reasoning == (script.reasoning or "")
-        content, deltas = stream_tools(list(content))
-        calls = assemble_tool_calls(deltas)
-        assert content == script.content
-        assert [(c.name, json.loads(c.arguments)) for c in calls] == [
-            (call.name, call.arguments) for call in script.tool_calls
-        ]
-
-
-# ── Properties: streaming equals one-shot, holdback stays bounded ────────────────────────────
-
-FRAGMENTS = (
-    "<think>",
-    "</think>",
-    "<tool_call>",
-    "</tool_call>",
-    "<",
-    "</",
-    "<th",
-    "ink>",
-    "<tool_",
-    "call>",
-    ">",
-    "\n",
-    " ",
-    "a",
-    "é👋",
-    "{",
-    "}",
-    '"name"',
-    WEATHER.hermes(),
-    '{"name": "f", "arguments": {"x": [1, 2]}}',
-    '{"name": 1, "arguments": {}}',
-)
-TEXTS = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=4), max_size=14).map("".join)
-
-
-@st.composite
-def split_texts(draw: st.DrawFn) -> tuple[str, list[str]]:
-    """A text and a split of it into deltas, some of them empty."""
-    text = draw(TEXTS)
-    cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=10)))
-    bounds = [0, *cuts, len(text)]
-    return text, [text[a:b] for a, b in itertools.pairwise(bounds)]
-
-
-@settings(max_examples=200, deadline=None)
-@given(split_texts(), st.sampled_from(REASONING_NAMES), st.booleans())
-def test_reasoning_streaming_equals_one_shot(
-    split: tuple[str, list[str]], name: str, thinking: bool
+def test_special_tokens_are_kept_when_vllm_adjust_request_keeps_them(
+    reasoning: str | None, tools: str | None, request_: RequestFacts, kept: bool
 ) -> None:
-    text, pieces = split
-    parser = reasoning_parser(name, thinking=thinking)
-    reasoning, content = [], []
-    for piece in pieces:
-        r, c = parser.feed(piece)
-        reasoning.append(r)
-        content.append(c)
-        longest_tag = max(state.longest for state in parser._states.values())
-        assert len(parser._tail) < max(longest_tag, 1)
-    r, c = parser.finish()
-    streamed = "".join(reasoning) + r, "".join(content) + c
-    assert streamed == parse_reasoning(name, text, thinking=thinking)
-    if not thinking:
-        assert streamed == ("", text)
+    assert skip_special_tokens(reasoning, tools, request_, True) is not kept
 
 
-@settings(max_examples=200, deadline=None)
-@given(split_texts())
-def test_tool_streaming_equals_one_shot(split: tuple[str, list[str]]) -> None:
-    text, pieces = split
-    parser = HermesToolCallParser()
-    content, deltas = [], []
-    for piece in pieces:
-        c, d = parser.feed(piece)
-        content.append(c)
-        deltas.extend(d)
-        assert len(parser._tail) < len(HermesToolCallParser.START)
-    c, d = parser.finish()
-    streamed_calls = [(t.name, t.arguments) for t in assemble_tool_calls([*deltas, *d])]
-    one_content, one_calls = parse_tools(text)
-    assert "".join(content) + c == one_content
-    assert streamed_calls == [(t.name, t.arguments) for t in one_calls]
-    if "<tool_call>" not in text:
-        assert (one_content, one_calls) == (text, [])
+@pytest.fixture(scope="module")
+def special_qwen3(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from transformers import AutoTokenizer
+
+    corpus = ["The weather in Paris.", '{"name": "get_weather", "arguments": {"city": "Paris"}}']
+    path: Path = family_tokenizers.build(
+        tmp_path_factory.mktemp("qwen3"), QWEN3_TAGS, "special", corpus, "<|im_end|>"
+    )
+    return AutoTokenizer.from_pretrained(str(path))
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=8,
+@pytest.mark.parametrize("stream", [True, False])
+def test_tags_that_are_special_tokens_still_split_reasoning_and_calls(
+    special_qwen3: Any, stream: bool
+) -> None:
+    """The issue's case: a Qwen3-style tokenizer whose tags are special tokens."""
+    text = (
+        "Let me see.</think>It is sunny."
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+    )
+    ids = special_qwen3.encode(text, add_special_tokens=False)
+    assert special_qwen3.convert_tokens_to_ids("</think>") in ids
+    setup = ModelSetup(special_qwen3, "m", 4096, (), 1.0, "qwen3", "hermes")
+    policy = ToolPolicy(request=RequestFacts(tools=[WEATHER]))
+    choice = ChoiceState(setup, {}, prompt_ids=(), tools=policy, stream=stream)
+    parts = [choice.step([i]) for i in ids] if stream else [choice.step(ids)]
+    reasoning, content, calls = choice.finish()
+    reasoning = "".join(p[0] for p in parts) + reasoning
+    content = "".join(p[1] for p in parts) + content
+    every_call = [c for p in parts for c in p[2]] + calls
+    assert (reasoning, content) == ("Let me see.", "It is sunny.")
+    [call] = assemble_tool_calls(every_call)
+    assert (call.name, call.arguments) == ("get_weather", '{"city": "Paris"}')
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        (("[INST]",), "could not locate the tool call token"),
+        (("[TOOL_CALLS]",), r"v11\+ tokenizer \(with \[ARGS\]\)"),
+    ],
 )
+def test_mistral_tokenizers_the_client_cannot_read_as_vllm_fail_clearly(
+    tmp_path: Path, tags: tuple[str, ...], message: str
+) -> None:
+    """No [TOOL_CALLS]: vLLM refuses the parser too; no [ARGS] (before v11): vLLM reads the
+    calls with ijson in a path the client does not follow, so it refuses rather than differ."""
+    from transformers import AutoTokenizer
 
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=8), st.dictionaries(st.text(max_size=5), JSON, max_size=4))
-def test_any_arguments_round_trip(name: str, arguments: dict[str, Any]) -> None:
-    _, calls = parse_tools(ToolCall(name, arguments).hermes())
-    assert [(c.name, c.arguments) for c in calls] == [
-        (name, json.dumps(arguments, ensure_ascii=False))
-    ]
+    path = family_tokenizers.build(tmp_path, tags, "special", ["Hello there.", *tags], "</s>")
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    with pytest.raises(ValueError, match=message):
+        compose(None, "mistral", tokenizer, RequestFacts(tools=[WEATHER]), ())

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vllm_integrations.transports.grpc.decoding import TokenDecoder
+from vllm_integrations.transports.grpc.logprob_tokens import LogprobTokens
 from vllm_integrations.transports.grpc.parsers import (
-    ReasoningParser,
-    ToolCallParser,
-    reasoning_parser,
-    tool_call_parser,
+    ComposedParser,
+    HarmonyParser,
+    ParsedDelta,
+    RequestFacts,
+    compose,
+    skip_special_tokens,
 )
 from vllm_integrations.types import (
     ChatDelta,
@@ -50,16 +53,41 @@ class ModelSetup:
 class ToolPolicy:
     """What the request's tools, tool_choice and parallel_tool_calls do to the parsed reply."""
 
-    parse: bool = False
-    """Tools were offered and tool_choice is not "none": read calls out of the content."""
+    request: RequestFacts = field(default_factory=RequestFacts)
+    """The tools, tool_choice and template switches the parsers read, as vLLM's do."""
     single_call: bool = False
     """parallel_tool_calls=False: vLLM keeps the first call only."""
     named: bool = False
     """tool_choice named a tool: the finish reason stays "stop" (OpenAI's rule, kept by vLLM)."""
 
 
+class ReasoningCounter:
+    """Counts reasoning tokens as vLLM does: each token before the reasoning ends, the end tag
+    excluded. A step (a whole non-streamed reply is one) may hold the end and more, so this
+    feeds a parser of its own token by token, and only while the reasoning lasts."""
+
+    def __init__(self, decoder: TokenDecoder, parser: ComposedParser | HarmonyParser) -> None:
+        self._decoder = decoder
+        self._parser = parser
+        self._ended = False
+
+    def count(self, token_ids: Sequence[int]) -> int:
+        counted = 0
+        for token_id in token_ids:
+            if self._ended or not self._parser.in_reasoning:
+                self._ended = True
+                break
+            self._parser.feed(self._decoder.step((token_id,)), (token_id,))
+            counted += self._parser.in_reasoning
+        return counted
+
+
 class ChoiceState:
-    """Decoding and parsing state of one choice (one ``index``) of a streamed chat reply."""
+    """Decoding and parsing state of one choice (one ``index``) of a chat reply.
+
+    Streamed, each chunk's text and token IDs go to the parser as one delta (vLLM's
+    ``parse_delta``); not streamed, the whole text is parsed at the end (vLLM's ``parse``):
+    vLLM's two paths do not always agree, and each must match its own."""
 
     def __init__(
         self,
@@ -67,59 +95,60 @@ class ChoiceState:
         sampling: dict[str, Any],
         *,
         prompt_ids: Sequence[int],
-        thinking: bool,
         tools: ToolPolicy,
+        stream: bool = True,
     ) -> None:
-        self._tokenizer = setup.tokenizer
-        self._decoder = TokenDecoder(
+        names = (setup.reasoning_parser, setup.tool_call_parser)
+        requested = sampling.get("skip_special_tokens", True)
+        skip = skip_special_tokens(*names, tools.request, requested)
+        decoder = functools.partial(
+            TokenDecoder,
             setup.tokenizer,
             stop=sampling.get("stop") or (),
             stop_token_ids=sampling.get("stop_token_ids") or (),
             eos_token_ids=setup.eos_token_ids,
             ignore_eos=bool(sampling.get("ignore_eos")),
             include_stop_str_in_output=bool(sampling.get("include_stop_str_in_output")),
-            skip_special_tokens=sampling.get("skip_special_tokens", True),
+            skip_special_tokens=skip,
             prompt_token_ids=prompt_ids,
             min_tokens=sampling.get("min_tokens") or 0,
         )
-        self._reasoning: ReasoningParser | None = (
-            reasoning_parser(setup.reasoning_parser, thinking=thinking)
-            if setup.reasoning_parser
-            else None
+        self._decoder = decoder()
+        parser = functools.partial(compose, *names, setup.tokenizer, tools.request, prompt_ids)
+        self._parser: ComposedParser | HarmonyParser | None = parser() if any(names) else None
+        self._counter = (
+            ReasoningCounter(decoder(), parser()) if setup.reasoning_parser is not None else None
         )
-        self._tools: ToolCallParser | None = (
-            tool_call_parser(setup.tool_call_parser)
-            if tools.parse and setup.tool_call_parser
-            else None
-        )
+        self._counts_reasoning = setup.reasoning_parser is not None
+        self._stream = stream
+        self._text: list[str] = []  # not streamed: the whole output, parsed at the end
+        self._ids: list[int] = []
         self._tool_policy = tools
         self.completion_tokens = 0
         self.reasoning_tokens = 0
         self.called_tools = False
         self._unreported_ids: list[int] = []
+        self._logprobs = LogprobTokens(setup.tokenizer)
 
     def step(
         self, token_ids: Sequence[int], logprobs: Any = None
     ) -> tuple[str, str, list[ToolCallDelta], list[LogprobEntry] | None]:
         self.completion_tokens += len(token_ids)
         self._unreported_ids.extend(token_ids)
-        entries = self._logprob_entries(logprobs) if logprobs is not None else None
-        if self._reasoning is None or not self._reasoning.in_reasoning:
-            return (*self._split(self._decoder.step(token_ids)), entries)
-        # Still thinking: go token by token to count reasoning tokens as vLLM does (the
-        # tokens before the end tag, the tag itself excluded).
-        reasoning: list[str] = []
-        content: list[str] = []
-        calls: list[ToolCallDelta] = []
-        for token_id in token_ids:
-            was_reasoning = self._reasoning.in_reasoning
-            more_reasoning, more_content, more_calls = self._split(self._decoder.step((token_id,)))
-            if was_reasoning and self._reasoning.in_reasoning:
-                self.reasoning_tokens += 1
-            reasoning.append(more_reasoning)
-            content.append(more_content)
-            calls.extend(more_calls)
-        return "".join(reasoning), "".join(content), calls, entries
+        entries = self._logprobs.entries(logprobs) if logprobs is not None else None
+        if self._counter is not None:
+            self.reasoning_tokens += self._counter.count(token_ids)
+        delta = self._feed(self._decoder.step(token_ids), token_ids)
+        return delta.reasoning, delta.content, self._kept(delta.tool_calls), entries
+
+    def _feed(self, text: str, token_ids: Sequence[int]) -> ParsedDelta:
+        if self._parser is None:
+            return ParsedDelta(content=text)
+        if not self._stream:
+            self._text.append(text)
+            self._ids.extend(token_ids)
+            return ParsedDelta()
+        return self._parser.feed(text, token_ids)
 
     def take_token_ids(self) -> tuple[int, ...]:
         """The token IDs stepped since the last call: each is reported once, with the first
@@ -129,20 +158,19 @@ class ChoiceState:
 
     @property
     def counts_reasoning(self) -> bool:
-        return self._reasoning is not None
+        return self._counts_reasoning
 
     def finish(self) -> tuple[str, str, list[ToolCallDelta]]:
-        reasoning, content, calls = self._split(self._decoder.finish())
-        if self._reasoning is not None:
-            more_reasoning, more_content = self._reasoning.finish()
-            reasoning += more_reasoning
-            content += self._feed_tools(more_content, calls)
-        if self._tools is not None:
-            tail, tail_calls = self._tools.finish()
-            content += tail
-            calls.extend(self._kept(tail_calls))
-        self.called_tools = self.called_tools or bool(calls)
-        return reasoning, content, calls
+        tail = self._decoder.finish()
+        if self._parser is None:
+            delta = ParsedDelta(content=tail)
+        elif not self._stream:
+            delta = self._parser.parse("".join(self._text) + tail, self._ids)
+        else:
+            delta = self._parser.feed(tail, ()) if tail else ParsedDelta()
+            delta.add(self._parser.finish())
+        calls = self._kept(delta.tool_calls)
+        return delta.reasoning, delta.content, calls
 
     def finish_reason(self, engine_reason: str | None) -> str | None:
         reason = "stop" if self._decoder.stopped else engine_reason
@@ -155,43 +183,12 @@ class ChoiceState:
         """The stop string or stop token ID that ended the choice (vLLM's ``stop_reason``)."""
         return self._decoder.matched_stop
 
-    def _split(self, text: str) -> tuple[str, str, list[ToolCallDelta]]:
-        calls: list[ToolCallDelta] = []
-        if self._reasoning is None:
-            reasoning, content = "", text
-        else:
-            reasoning, content = self._reasoning.feed(text)
-        content = self._feed_tools(content, calls)
-        return reasoning, content, calls
-
-    def _feed_tools(self, content: str, calls: list[ToolCallDelta]) -> str:
-        if self._tools is None or not content:
-            return content
-        content, new_calls = self._tools.feed(content)
-        new_calls = self._kept(new_calls)
-        if new_calls:
-            self.called_tools = True
-            calls.extend(new_calls)
-        return content
-
     def _kept(self, calls: list[ToolCallDelta]) -> list[ToolCallDelta]:
-        return [c for c in calls if c.index == 0] if self._tool_policy.single_call else calls
-
-    def _logprob_entries(self, logprobs: Any) -> list[LogprobEntry]:
-        entries = []
-        for token_id, value, top in zip(
-            logprobs.token_ids, logprobs.token_logprobs, logprobs.top_logprobs, strict=False
-        ):
-            entry = self._token_entry(token_id, value)
-            entry["top_logprobs"] = [
-                self._token_entry(i, v) for i, v in zip(top.token_ids, top.values, strict=False)
-            ]
-            entries.append(entry)
-        return entries
-
-    def _token_entry(self, token_id: int, value: float) -> dict[str, Any]:
-        token = self._tokenizer.decode([token_id])
-        return {"token": token, "logprob": value, "bytes": list(token.encode("utf-8"))}
+        """vLLM keeps only the first call with parallel_tool_calls=False."""
+        if self._tool_policy.single_call:
+            calls = [c for c in calls if c.index == 0]
+        self.called_tools = self.called_tools or bool(calls)
+        return calls
 
 
 class GenerationSession:
@@ -205,17 +202,11 @@ class GenerationSession:
         info: ResponseInfo,
         *,
         prompt_ids: Sequence[int],
-        thinking: bool,
         tools: ToolPolicy,
         stream: bool,
     ) -> None:
         self._new_choice = functools.partial(
-            ChoiceState,
-            setup,
-            sampling,
-            prompt_ids=prompt_ids,
-            thinking=thinking,
-            tools=tools,
+            ChoiceState, setup, sampling, prompt_ids=prompt_ids, tools=tools, stream=stream
         )
         self._choices: dict[int, ChoiceState] = {}
         self._stream = stream
@@ -249,6 +240,28 @@ class GenerationSession:
         )
         prompt = self._prompt_tokens
         return Usage(prompt, completion, prompt + completion, reasoning_tokens=reasoning)
+
+    def flush_unfinished(self) -> list[ChatDelta]:
+        """What the choices that never finished hold back (text that could still have become a
+        stop string, a parser's undecided tail), for a reply that ended without finishing them:
+        nothing the server sent is lost."""
+        deltas = []
+        for index, choice in sorted(self._choices.items()):
+            if index in self._finished:
+                continue
+            reasoning, content, calls = choice.finish()
+            self._finished[index] = (None, None)
+            deltas.append(
+                ChatDelta(
+                    content=content,
+                    reasoning=reasoning,
+                    tool_calls=tuple(calls),
+                    index=index,
+                    info=self._info,
+                    token_ids=choice.take_token_ids(),
+                )
+            )
+        return deltas
 
     def usage_delta(self) -> ChatDelta:
         return ChatDelta(usage=self.usage(), info=self._info)

@@ -1,16 +1,22 @@
-"""tool_choice and parallel_tool_calls enforced as vLLM's server enforces them: an xgrammar
-structural tag over the tool-call parser's own call format.
+"""tool_choice, parallel_tool_calls and strict tools enforced as vLLM 0.32's server enforces
+them, since its gRPC server applies structured outputs only as sent.
 
-vLLM 0.32's HTTP server builds that tag itself (``Parser._apply_structural_tag``, on by default
-through ``VLLM_ENFORCE_STRICT_TOOL_CALLING``) for tool_choice "required" or a named tool, for
-tools marked ``strict`` and for ``parallel_tool_calls=False``, then reads the output with the same
-parser as under "auto". Its gRPC server applies structured outputs as sent, so the gRPC client
-builds the same tag. The server's ``--tool-strict-level`` is assumed to be its default, ``auto``:
-a tool's arguments follow its schema only when the tool says ``strict: true``.
+Its HTTP server (``Parser._apply_structural_tag``, on by default through
+``VLLM_ENFORCE_STRICT_TOOL_CALLING``) builds an xgrammar structural tag over the tool parser's
+own call format (``tool_tags``, ``xml_tool_tags``, ``harmony_tool_tags``) for tool_choice
+"required" or a named tool, for tools marked ``strict`` and for ``parallel_tool_calls=False``
+(GLM's parsers, which default to the function strict level, for every request with tools), and
+reads the output with the same parser as under "auto". For gpt-oss the request's structured
+outputs first move into harmony's final channel, as ``HarmonyParser.adjust_request`` moves
+them. A parser without such a format (``pythonic``, ``granite``) gets a JSON schema
+instead for "required" or a named tool (``ToolParser.adjust_request``), and the output is read
+as that JSON. The server's ``--tool-strict-level`` is assumed to be its default, ``auto``: a
+tool's arguments follow its schema only when the tool says ``strict: true``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from collections.abc import Mapping, Sequence
@@ -18,11 +24,25 @@ from typing import Any
 
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.tool_choice import named_tool
-from vllm_integrations.transports.grpc.parsers.tool_calls import ToolCallParser
+from vllm_integrations.transports.grpc.harmony_tool_tags import harmony, in_final_channel
+from vllm_integrations.transports.grpc.parsers import TOOLS
+from vllm_integrations.transports.grpc.tool_tags import (
+    JSON_BUILDERS,
+    Builder,
+    Choice,
+    limit_to_one_call,
+)
+from vllm_integrations.transports.grpc.xml_tool_tags import XML_BUILDERS
+
+_EXCLUSIVE = ("json_schema", "regex", "choice")
+FUNCTION_LEVEL, PARAMETER_LEVEL = 1, 2
+"""vLLM's ``ToolStrictLevel``: the call envelope constrained; the arguments too."""
+BUILDERS: dict[str, Builder] = {**JSON_BUILDERS, **XML_BUILDERS, "harmony": harmony}
+"""vLLM's structural tags by its tool parsers' ``structural_tag_model``."""
 
 
 def constrain_tool_calls(
-    parser: type[ToolCallParser],
+    parser: str,
     tools: Sequence[Mapping[str, Any]],
     tool_choice: str | Mapping[str, Any] | None,
     *,
@@ -30,76 +50,140 @@ def constrain_tool_calls(
     structured: StructuredOutputs | None,
 ) -> StructuredOutputs | None:
     """The structured outputs to send for a request with ``tools``: ``structured`` unchanged
-    when vLLM would not constrain the calls, else a structural tag (which, as in vLLM, also
-    carries ``structured`` as the alternative to a call under "auto")."""
+    when vLLM would not constrain the calls, else what vLLM sends in its place."""
     if not tools or tool_choice == "none":
         return structured
     named = named_tool(tool_choice)
-    forced = named is not None or tool_choice == "required"
-    auto = not forced
-    single = parallel_tool_calls is False
+    if named is not None and structured is not None and structured.kind in _EXCLUSIVE:
+        raise ValueError(
+            "You can only either use constraints for structured outputs or tools, not both "
+            "(vLLM refuses a named tool_choice with a JSON schema, regex or choice)"
+        )
+    choice: Choice = "forced" if named is not None else "auto"
+    if tool_choice == "required":
+        choice = "required"
     functions = [tool["function"] for tool in tools if tool.get("type") == "function"]
     if named is not None:
         functions = [f for f in functions if f.get("name") == named]
         if not functions:
             raise ValueError(f"tool_choice names {named!r}, which is not among the tools")
-    if forced and not functions:
+    if choice != "auto" and not functions:
         raise ValueError("tool_choice 'required' needs at least one function tool")
-    # Limiting calls to one needs the call envelope in the grammar, except where "auto" with
-    # structured outputs keeps a grammar of the output alone.
-    envelope_only = single and not (auto and structured is not None)
-    if auto and not envelope_only and not any(f.get("strict") is True for f in functions):
+    spec = TOOLS[parser]
+    if spec.structural_tag == "harmony" and structured is not None:
+        # gpt-oss writes channel headers first: vLLM moves the output into the final channel
+        structured = _structural(in_final_channel(_as_format(structured)))
+    if spec.structural_tag is None:
+        return _json_schema(spec.forced_schema, functions, choice, parallel_tool_calls, structured)
+    level = spec.strict_level
+    auto_output = choice == "auto" and structured is not None
+    if parallel_tool_calls is False and not auto_output:
+        level = max(level, FUNCTION_LEVEL)  # limiting calls needs the call envelope
+    strict = [level >= PARAMETER_LEVEL or f.get("strict") is True for f in functions]
+    if choice == "auto" and (not functions or (level == 0 and not any(strict))):
         return structured
-    tags = [
-        {
-            "type": "tag",
-            "begin": begin,
-            "content": {"type": "json_schema", "json_schema": _arguments_schema(function)},
-            "end": end,
-        }
-        for function in functions
-        for begin, end in parser.call_envelopes(function["name"])
-    ]
-    if not tags:
-        if forced:
-            raise ValueError(
-                f"the {parser.name!r} tool-call parser cannot force a tool call (vLLM has no "
-                "structural tag for its format); use tool_choice 'auto'"
-            )
-        return structured
-    tag_format: dict[str, Any]
-    if forced or structured is not None:
-        tag_format = {
-            "type": "tags_with_separator",
-            "tags": tags,
-            "separator": "",
-            "at_least_one": True,
-            "stop_after_first": single or named is not None,
-        }
-    else:
-        tag_format = {
-            "type": "triggered_tags",
-            "triggers": [parser.trigger],
-            "tags": tags,
-            "stop_after_first": single,
-        }
-    if structured is not None and auto:
+    pinned = [{**f, "strict": s} for f, s in zip(functions, strict, strict=True)]
+    tag_format = BUILDERS[spec.structural_tag](pinned, "required" if auto_output else choice)
+    if parallel_tool_calls is False:
+        limit_to_one_call(tag_format)
+    if auto_output:
+        assert structured is not None
         tag_format = {"type": "or", "elements": [tag_format, _as_format(structured)]}
     elif structured is not None:
-        warnings.warn(
-            "structured outputs are ignored because tool_choice forces a tool call "
-            "(as vLLM's server does)",
-            stacklevel=3,
-        )
+        _warn_ignored()
+    return _structural(tag_format)
+
+
+def _structural(tag_format: dict[str, Any]) -> StructuredOutputs:
     return StructuredOutputs(structural_tag={"type": "structural_tag", "format": tag_format})
 
 
-def _arguments_schema(function: Mapping[str, Any]) -> Any:
-    """A strict tool's parameters schema; any JSON for the others (vLLM's default level)."""
-    if function.get("strict") is not True:
-        return True
+def _warn_ignored() -> None:
+    warnings.warn(
+        "structured outputs are ignored because tool_choice forces a tool call "
+        "(as vLLM's server does)",
+        stacklevel=4,
+    )
+
+
+def _json_schema(
+    kind: str,
+    functions: Sequence[Mapping[str, Any]],
+    choice: Choice,
+    parallel_tool_calls: bool | None,
+    structured: StructuredOutputs | None,
+) -> StructuredOutputs | None:
+    """vLLM's JSON-schema fallback for a forced call (``get_json_schema_from_tools``): the
+    named tool's parameters, or a list of ``{"name", "parameters"}`` calls."""
+    if choice == "auto" or kind == "none":
+        return structured
+    if structured is not None:
+        if kind == "arguments" or structured.kind == "structural_tag":
+            return structured  # vLLM keeps these (Mistral keeps any structured output)
+        _warn_ignored()
+    if choice == "forced" and kind == "parameters":
+        return StructuredOutputs(json_schema=_parameters(functions[0]))
+    return StructuredOutputs(json_schema=calls_schema(kind, functions, choice, parallel_tool_calls))
+
+
+def _parameters(function: Mapping[str, Any]) -> dict[str, Any]:
     parameters = function.get("parameters")
-    return True if parameters is None else parameters
+    return dict(parameters) if parameters else {"type": "object", "properties": {}}
+
+
+def calls_schema(
+    kind: str,
+    functions: Sequence[Mapping[str, Any]],
+    choice: Choice,
+    parallel_tool_calls: bool | None,
+) -> dict[str, Any]:
+    """A JSON array of calls: ``{"name", "parameters"}`` (vLLM's ``_get_json_schema_from_tools``,
+    its ``$defs`` gathered at the top) or Mistral's ``{"name", "arguments"}``."""
+    if kind == "arguments":  # MistralParser._build_guided_schema_pre_v11
+        items = [
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "enum": [f["name"]]},
+                    "arguments": f.get("parameters") or {"type": "object"},
+                },
+                "required": ["name", "arguments"],
+            }
+            for f in functions
+        ]
+        extra = {"maxItems": 1} if choice == "forced" else {}
+        return {
+            "type": "array",
+            "minItems": 1,
+            **extra,
+            "items": {"type": "object", "anyOf": items},
+        }
+    definitions: dict[str, Any] = {}
+    items = []
+    for function in functions:
+        parameters = copy.deepcopy(function.get("parameters"))
+        for name, schema in (parameters or {}).pop("$defs", {}).items():
+            if definitions.setdefault(name, schema) != schema:
+                raise ValueError(f"Tool definition {name!r} has multiple schemas")
+        items.append(
+            {
+                "properties": {
+                    "name": {"type": "string", "enum": [function["name"]]},
+                    "parameters": parameters or {"type": "object", "properties": {}},
+                },
+                "required": ["name", "parameters"],
+            }
+        )
+    calls: dict[str, Any] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "object", "anyOf": items},
+    }
+    if parallel_tool_calls is False:
+        calls["maxItems"] = 1
+    if definitions:
+        calls["$defs"] = definitions
+    return calls
 
 
 def _as_format(structured: StructuredOutputs) -> dict[str, Any]:

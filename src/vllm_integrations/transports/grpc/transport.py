@@ -12,18 +12,19 @@ import dataclasses
 import json
 import uuid
 from collections.abc import AsyncGenerator, Generator, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vllm_integrations.errors import model_not_served
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.transports.grpc import wire
 from vllm_integrations.transports.grpc.completions import CompletionDeltas, completion_reply
 from vllm_integrations.transports.grpc.connection import Connection
-from vllm_integrations.transports.grpc.parsers import tool_call_parser_class
+from vllm_integrations.transports.grpc.parsers import RequestFacts, check_parser_names
 from vllm_integrations.transports.grpc.session import GenerationSession, ModelSetup, ToolPolicy
 from vllm_integrations.transports.grpc.templates import render_chat
 from vllm_integrations.transports.grpc.tokenizer_cache import load_tokenizer, unpack_tokenizer
 from vllm_integrations.transports.grpc.tool_constraint import constrain_tool_calls
+from vllm_integrations.transports.replies import ReplyCollector
 from vllm_integrations.types import (
     ChatDelta,
     ChatReply,
@@ -35,30 +36,22 @@ from vllm_integrations.types import (
     ResponseInfo,
 )
 
+if TYPE_CHECKING:
+    from vllm_integrations.transports.base import TransportOptions
+
 
 class GrpcTransport:
     """One vLLM gRPC server. ``tokenizer`` is a local path or hub id; by default the server's
     own tokenizer files are fetched once (GetTokenizer) and cached. ``reasoning_parser``
     defaults to the one the server's engine runs."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float | None = None,
-        tokenizer: str | None = None,
-        reasoning_parser: str | None = None,
-        tool_call_parser: str | None = "hermes",
-        metadata: Mapping[str, str] | None = None,
-        root_certificates: bytes | None = None,
-    ) -> None:
-        self.connection = Connection(
-            base_url, timeout=timeout, metadata=metadata, root_certificates=root_certificates
-        )
+    def __init__(self, base_url: str, options: TransportOptions) -> None:
+        check_parser_names(options.reasoning_parser, options.tool_call_parser)  # before connecting
+        self.connection = Connection(base_url, options)
         self.base_url = base_url
-        self._tokenizer_source = tokenizer
-        self._reasoning_parser = reasoning_parser
-        self._tool_call_parser = tool_call_parser
+        self._tokenizer_source = options.tokenizer
+        self._reasoning_parser = options.reasoning_parser
+        self._tool_call_parser = options.tool_call_parser
         self._setup: ModelSetup | None = None
 
     def close(self) -> None:
@@ -72,28 +65,23 @@ class GrpcTransport:
     def setup(self) -> ModelSetup:
         """Model facts and tokenizer, fetched on first use."""
         if self._setup is None:
-            options = self.connection.options
-            with self.connection.errors():
-                stub = self.connection.engine()
-                info = stub.GetModelInfo(wire.pb().GetModelInfoRequest(), **options)
-                server = stub.GetServerInfo(wire.pb().GetServerInfoRequest(), **options)
-                tokenizer = self._tokenizer_source or unpack_tokenizer(
-                    stub.GetTokenizer(wire.tokenizer_request(), **options), address=self.base_url
-                )
+            info = self.model_info()
+            server = self.server_info()
+            tokenizer = self._tokenizer_source or unpack_tokenizer(
+                self.connection.stream_call("GetTokenizer", wire.tokenizer_request()),
+                address=self.base_url,
+            )
             self._setup = self._make_setup(info, server, tokenizer)
         return self._setup
 
     async def asetup(self) -> ModelSetup:
         if self._setup is None:
-            options = self.connection.options
-            with self.connection.errors():
-                stub = self.connection.aengine()
-                info = await stub.GetModelInfo(wire.pb().GetModelInfoRequest(), **options)
-                server = await stub.GetServerInfo(wire.pb().GetServerInfoRequest(), **options)
-                tokenizer = self._tokenizer_source
-                if tokenizer is None:
-                    chunks = stub.GetTokenizer(wire.tokenizer_request(), **options)
-                    tokenizer = unpack_tokenizer([c async for c in chunks], address=self.base_url)
+            info = await self.amodel_info()
+            server = await self.aserver_info()
+            tokenizer = self._tokenizer_source or unpack_tokenizer(
+                await self.connection.astream_call("GetTokenizer", wire.tokenizer_request()),
+                address=self.base_url,
+            )
             self._setup = self._make_setup(info, server, tokenizer)
         return self._setup
 
@@ -113,60 +101,36 @@ class GrpcTransport:
 
     def model_info(self) -> Any:
         """The server's GetModelInfo answer."""
-        with self.connection.errors():
-            return self.connection.engine().GetModelInfo(
-                wire.pb().GetModelInfoRequest(), **self.connection.options
-            )
+        return self.connection.call("GetModelInfo", wire.pb().GetModelInfoRequest())
 
     async def amodel_info(self) -> Any:
-        with self.connection.errors():
-            return await self.connection.aengine().GetModelInfo(
-                wire.pb().GetModelInfoRequest(), **self.connection.options
-            )
+        return await self.connection.acall("GetModelInfo", wire.pb().GetModelInfoRequest())
 
     def server_info(self) -> Any:
         """The server's GetServerInfo answer."""
-        with self.connection.errors():
-            return self.connection.engine().GetServerInfo(
-                wire.pb().GetServerInfoRequest(), **self.connection.options
-            )
+        return self.connection.call("GetServerInfo", wire.pb().GetServerInfoRequest())
 
     async def aserver_info(self) -> Any:
-        with self.connection.errors():
-            return await self.connection.aengine().GetServerInfo(
-                wire.pb().GetServerInfoRequest(), **self.connection.options
-            )
+        return await self.connection.acall("GetServerInfo", wire.pb().GetServerInfoRequest())
 
     def healthy(self) -> bool:
         """Whether the server takes requests: its ``grpc.health.v1`` service reports the engine
         SERVING (not while warming up or shutting down) and the engine has not failed."""
-        options = self.connection.options
-        with self.connection.errors():
-            status = self.connection.health().Check(wire.health_request(), **options)
-            engine = self.connection.engine().HealthCheck(wire.pb().HealthCheckRequest(), **options)
+        status = self.connection.call("Check", wire.health_request(), health=True)
+        engine = self.connection.call("HealthCheck", wire.pb().HealthCheckRequest())
         return wire.is_serving(status, engine)
 
     async def ahealthy(self) -> bool:
-        options = self.connection.options
-        with self.connection.errors():
-            status = await self.connection.ahealth().Check(wire.health_request(), **options)
-            engine = await self.connection.aengine().HealthCheck(
-                wire.pb().HealthCheckRequest(), **options
-            )
+        status = await self.connection.acall("Check", wire.health_request(), health=True)
+        engine = await self.connection.acall("HealthCheck", wire.pb().HealthCheckRequest())
         return wire.is_serving(status, engine)
 
     def abort(self, request_ids: Iterable[str]) -> None:
         """Stop generating for these requests (unknown ids are ignored)."""
-        with self.connection.errors():
-            self.connection.engine().Abort(
-                wire.pb().AbortRequest(request_ids=list(request_ids)), **self.connection.options
-            )
+        self.connection.call("Abort", wire.pb().AbortRequest(request_ids=list(request_ids)))
 
     async def aabort(self, request_ids: Iterable[str]) -> None:
-        with self.connection.errors():
-            await self.connection.aengine().Abort(
-                wire.pb().AbortRequest(request_ids=list(request_ids)), **self.connection.options
-            )
+        await self.connection.acall("Abort", wire.pb().AbortRequest(request_ids=list(request_ids)))
 
     def list_models(self) -> list[ModelCard]:
         setup = self.setup()
@@ -210,9 +174,13 @@ class GrpcTransport:
             request.sampling,
             info,
             prompt_ids=prompt_ids,
-            thinking=template_kwargs.get("enable_thinking", True) is not False,
             tools=ToolPolicy(
-                parse=bool(request.tools) and request.tool_choice != "none",
+                request=RequestFacts(
+                    tools=request.tools or (),
+                    tool_choice=request.tool_choice,
+                    chat_template_kwargs=template_kwargs,
+                    parallel_tool_calls=request.parallel_tool_calls,
+                ),
                 single_call=request.parallel_tool_calls is False,
                 named=isinstance(request.tool_choice, Mapping),
             ),
@@ -231,7 +199,7 @@ class GrpcTransport:
                 raise ValueError("a forced tool_choice needs a tool_call_parser")
             return request.structured_outputs
         return constrain_tool_calls(
-            tool_call_parser_class(setup.tool_call_parser),
+            setup.tool_call_parser,
             request.tools,
             request.tool_choice,
             parallel_tool_calls=request.parallel_tool_calls,
@@ -263,23 +231,34 @@ class GrpcTransport:
             yield session.usage_delta()
 
     def _generate(
-        self, session: GenerationSession, grpc_request: Any
+        self, session: GenerationSession, grpc_request: Any, *, completion: bool = False
     ) -> Generator[ChatDelta, None, None]:
+        """The session's deltas; a reply that ends unfinished raises with what arrived."""
+        collector = self._collector(grpc_request, completion)
         with (
+            collector.watching(session.flush_unfinished),
             self.connection.errors(),
             contextlib.closing(self.connection.generate(grpc_request)) as responses,
         ):  # closed early (a caller that stops reading): the request is aborted
             for response in responses:
-                yield from session.on_response(response)
+                for delta in session.on_response(response):
+                    collector.add(delta)
+                    yield delta
 
     async def _agenerate(
-        self, session: GenerationSession, grpc_request: Any
+        self, session: GenerationSession, grpc_request: Any, *, completion: bool = False
     ) -> AsyncGenerator[ChatDelta, None]:
-        with self.connection.errors():
+        collector = self._collector(grpc_request, completion)
+        with collector.watching(session.flush_unfinished), self.connection.errors():
             async with contextlib.aclosing(self.connection.agenerate(grpc_request)) as responses:
                 async for response in responses:
                     for delta in session.on_response(response):
+                        collector.add(delta)
                         yield delta
+
+    def _collector(self, grpc_request: Any, completion: bool) -> ReplyCollector:
+        choices = grpc_request.sampling_params.n or 1
+        return ReplyCollector(choices=choices, completion=completion, address=self.base_url)
 
     # -- completions -----------------------------------------------------------------------
 
@@ -306,7 +285,6 @@ class GrpcTransport:
             request.sampling,
             info,
             prompt_ids=prompt_ids,
-            thinking=False,
             tools=ToolPolicy(),
             stream=stream,
         )
@@ -314,20 +292,18 @@ class GrpcTransport:
 
     def complete(self, request: CompletionRequest) -> list[CompletionReply]:
         session, grpc_request = self._completion_session(self.setup(), request, stream=False)
-        return [
-            completion_reply(r)
-            for r in session.replies(list(self._generate(session, grpc_request)))
-        ]
+        deltas = list(self._generate(session, grpc_request, completion=True))
+        return [completion_reply(r) for r in session.replies(deltas)]
 
     async def acomplete(self, request: CompletionRequest) -> list[CompletionReply]:
         session, grpc_request = self._completion_session(await self.asetup(), request, stream=False)
-        deltas = [d async for d in self._agenerate(session, grpc_request)]
+        deltas = [d async for d in self._agenerate(session, grpc_request, completion=True)]
         return [completion_reply(r) for r in session.replies(deltas)]
 
     def stream_complete(self, request: CompletionRequest) -> Generator[CompletionDelta, None, None]:
         session, grpc_request = self._completion_session(self.setup(), request, stream=True)
         convert = CompletionDeltas()
-        with contextlib.closing(self._generate(session, grpc_request)) as deltas:
+        with contextlib.closing(self._generate(session, grpc_request, completion=True)) as deltas:
             for delta in deltas:
                 yield convert(delta)
         if request.stream_usage:
@@ -338,7 +314,8 @@ class GrpcTransport:
     ) -> AsyncGenerator[CompletionDelta, None]:
         session, grpc_request = self._completion_session(await self.asetup(), request, stream=True)
         convert = CompletionDeltas()
-        async with contextlib.aclosing(self._agenerate(session, grpc_request)) as deltas:
+        generated = self._agenerate(session, grpc_request, completion=True)
+        async with contextlib.aclosing(generated) as deltas:
             async for delta in deltas:
                 yield convert(delta)
         if request.stream_usage:

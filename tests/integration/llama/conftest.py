@@ -1,0 +1,10 @@
+"""The Llama model's vLLM servers, package-scoped (imported here so that pytest scopes them to
+this package): they start together for these tests and stop when the package is done."""
+
+from vllm_integrations.testing.pytest_plugin import (
+    vllm_llama_grpc_base_url,
+    vllm_llama_http_base_url,
+    vllm_llama_servers,
+)
+
+__all__ = ["vllm_llama_grpc_base_url", "vllm_llama_http_base_url", "vllm_llama_servers"]
