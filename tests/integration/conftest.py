@@ -7,13 +7,20 @@ import pytest
 from vllm_integrations.langchain import ChatVLLM
 from vllm_integrations.testing import SERVED_MODEL_NAME
 
-TRANSPORTS = ["http", "grpc"]
+TRANSPORTS = ["http", "grpc", "gateway"]
+"""vLLM's HTTP server, its gRPC server, and smg (the OpenAI API) over that gRPC server."""
 
 
 @pytest.fixture(params=TRANSPORTS)
-def base_url(request: pytest.FixtureRequest) -> str:
+def transport(request: pytest.FixtureRequest) -> str:
+    """Which way to the server a test runs on, for the tests that name where smg differs."""
+    return str(request.param)
+
+
+@pytest.fixture
+def base_url(transport: str, request: pytest.FixtureRequest) -> str:
     """The base URL of the test server for each transport."""
-    return str(request.getfixturevalue(f"vllm_{request.param}_base_url"))
+    return str(request.getfixturevalue(f"vllm_{transport}_base_url"))
 
 
 @pytest.fixture

@@ -37,14 +37,15 @@ def test_demo_streams_over_http_and_grpc(
     assert result.stdout.count(f"thinking: {capital.reasoning}") == 2
 
 
-def run_example(name: str, base_url: str) -> str:
+def run_example(name: str, base_url: str, **env: str) -> str:
+    """What a cookbook script prints, run against ``base_url`` (and more variables in ``env``)."""
     result = subprocess.run(
         [sys.executable, str(COOKBOOK / name)],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
-        env={**os.environ, "VLLM_BASE_URL": base_url},
+        env={**os.environ, "VLLM_BASE_URL": base_url, **env},
     )
     return result.stdout
 

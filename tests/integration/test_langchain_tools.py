@@ -9,6 +9,7 @@ from typing import cast
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 
+from tests.integration.smg import assert_forced_as_a_json_list
 from vllm_integrations.langchain import ChatVLLM
 from vllm_integrations.testing import script
 
@@ -55,9 +56,21 @@ async def test_tool_calls_async(chat: ChatVLLM) -> None:
 
 
 @pytest.mark.parametrize("choice", ["get_weather", "any", "required", True])
-def test_forced_tool_choice(chat: ChatVLLM, choice: str | bool) -> None:
+def test_forced_tool_choice(chat: ChatVLLM, choice: str | bool, transport: str) -> None:
     reply = chat.bind_tools(TOOLS, tool_choice=choice).invoke("What is the weather in Paris?")
-    assert calls(reply) == [("get_weather", {"city": "Paris"})]
+    if transport == "gateway":
+        assert_forced_as_smg_forces(reply, "get_weather" if choice == "get_weather" else None)
+    else:
+        assert calls(reply) == [("get_weather", {"city": "Paris"})]
+
+
+def assert_forced_as_smg_forces(reply: AIMessage, name: str | None) -> None:
+    """A named tool's call with arguments in its schema; for "required", smg's JSON list."""
+    if name is None:
+        assert_forced_as_a_json_list(str(reply.content), [tool.__name__ for tool in TOOLS])
+    else:
+        assert [call["name"] for call in reply.tool_calls] == [name]
+        assert isinstance(reply.tool_calls[0]["args"]["city"], str)
 
 
 def test_parallel_tool_calls_false_keeps_one_call(chat: ChatVLLM) -> None:
@@ -69,10 +82,16 @@ def test_parallel_tool_calls_false_keeps_one_call(chat: ChatVLLM) -> None:
     assert calls(reduce(operator.add, chunks)) == [("get_weather", {"city": "Paris"})]
 
 
-def test_forcing_a_tool_the_model_would_not_call_still_calls_it(chat: ChatVLLM) -> None:
+def test_forcing_a_tool_the_model_would_not_call_still_calls_it(
+    chat: ChatVLLM, transport: str
+) -> None:
     reply = chat.bind_tools(TOOLS, tool_choice="get_time").invoke("What is the weather in Paris?")
     assert [call["name"] for call in reply.tool_calls] == ["get_time"]
-    # OpenAI's rule, which vLLM keeps: "tool_calls" for auto or required, "stop" for a named tool.
+    # OpenAI's rule, which vLLM keeps: "tool_calls" for auto or required, "stop" for a named
+    # tool; smg says "tool_calls" for a named tool too (its "required": test_forced_tool_choice).
+    if transport == "gateway":
+        assert reply.response_metadata["finish_reason"] == "tool_calls"
+        return
     assert reply.response_metadata["finish_reason"] == "stop"
     required = chat.bind_tools(TOOLS, tool_choice="required").invoke(
         "What is the weather in Paris?"

@@ -88,7 +88,9 @@ def test_response_format_becomes_structured_outputs() -> None:
         chat, response_format={"type": "json_schema", "json_schema": {"schema": schema}}
     )
     assert body["structured_outputs"] == {"json": schema}
-    assert "response_format" not in body
+    # and the same schema where smg reads it (vLLM reads both, as one constraint)
+    spec = {"name": "structured_output", "schema": schema}
+    assert body["response_format"] == {"type": "json_schema", "json_schema": spec}
 
 
 def test_tool_choice_without_tools_is_an_error() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, cast
@@ -443,9 +444,11 @@ def script(name: str) -> Script:
     raise KeyError(f"no script named {name!r}")
 
 
-def fingerprint_data() -> list[Any]:
+def fingerprint_data(
+    scripts: Sequence[Script] = SCRIPTS, completion: Callable[[Script], str] = Script.completion
+) -> list[Any]:
     """Everything about the scripts that changes the trained model, as plain JSON data."""
     return [
-        [s.name, s.messages, s.completion(), [s.openai_tools(sp) for sp in s.spellings]]
-        for s in SCRIPTS
+        [s.name, s.messages, completion(s), [s.openai_tools(sp) for sp in s.spellings]]
+        for s in scripts
     ]

@@ -1,37 +1,43 @@
-"""vLLM servers for the scripted tiny model, with flags that work on a CPU-only machine."""
+"""vLLM servers for the scripted tiny models, with flags that work on a CPU-only machine."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
-from vllm_integrations.server import LocalVLLMServer, Protocol
+from vllm_integrations.server import LocalGateway, LocalVLLMServer, Protocol
+from vllm_integrations.server.gateway import Worker
 from vllm_integrations.testing.model import ensure_model
-from vllm_integrations.testing.script import SERVED_MODEL_NAME
+from vllm_integrations.testing.spec import ModelSpec
+from vllm_integrations.testing.variants import TINY
 
-REASONING_PARSER = "qwen3"
-TOOL_CALL_PARSER = "hermes"
+REASONING_PARSER = TINY.reasoning_parser
 MAX_MODEL_LEN = 2048
 CPU_FLAGS = ("--gpu-memory-utilization", "0.3")  # on CPU, a fraction of RAM
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}  # GiB of KV cache: plenty for a tiny model
+SMG_TOOL_CALL_PARSERS = {"hermes": "qwen"}
+"""smg's own names for vLLM's tool-call parsers of the tiny models (``qwen``: hermes-style)."""
 
 
 def tiny_model_server(
     protocol: Protocol,
     model: str | os.PathLike[str] | None = None,
     *,
+    spec: ModelSpec = TINY,
     python: str | None = None,
     **overrides: Any,
 ) -> LocalVLLMServer:
-    """A not-yet-started server for the tiny model, with the reasoning and tool parsers it needs.
+    """A not-yet-started server for a tiny model (default: the first), with the reasoning and
+    tool parsers it needs.
 
     The gRPC server gets the reasoning parser too: it reports it to clients and uses it to start
     structured outputs after the reasoning. Tool calls over gRPC are parsed by the client.
     """
     settings: dict[str, Any] = {
-        "served_model_name": SERVED_MODEL_NAME,
-        "reasoning_parser": REASONING_PARSER,
-        "tool_call_parser": TOOL_CALL_PARSER if protocol == "http" else None,
+        "served_model_name": spec.served_model_name,
+        "reasoning_parser": spec.reasoning_parser,
+        "tool_call_parser": spec.tool_call_parser if protocol == "http" else None,
         "max_model_len": MAX_MODEL_LEN,
         "dtype": "float32",
         "extra_args": CPU_FLAGS,
@@ -39,4 +45,17 @@ def tiny_model_server(
         "python": python,
     }
     settings.update(overrides)
-    return LocalVLLMServer(model or ensure_model(python), protocol=protocol, **settings)
+    return LocalVLLMServer(model or ensure_model(python, spec), protocol=protocol, **settings)
+
+
+def tiny_model_gateway(
+    workers: Worker | Sequence[Worker], *, spec: ModelSpec = TINY, **overrides: Any
+) -> LocalGateway:
+    """A not-yet-started smg gateway in front of gRPC servers of a tiny model, with smg's names
+    for the model's parsers. Workers already running are shared, not stopped with it."""
+    settings: dict[str, Any] = {
+        "reasoning_parser": spec.reasoning_parser,
+        "tool_call_parser": SMG_TOOL_CALL_PARSERS[spec.tool_call_parser],
+    }
+    settings.update(overrides)
+    return LocalGateway(workers, **settings)

@@ -1,4 +1,4 @@
-"""Train the tiny Qwen2-architecture model until greedy decoding reproduces every script.
+"""Train a tiny model (Qwen2 or Llama architecture) until greedy decoding reproduces every script.
 
 Runs where torch is installed (the vLLM server's environment). Loss is on the completion only;
 training stops once every completion token is the argmax by a safe margin, so numerical noise
@@ -8,25 +8,21 @@ in vLLM's CPU kernels cannot flip a greedy choice.
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vllm_integrations.testing.script import SCRIPTS, Script
-from vllm_integrations.testing.tokenizer import IM_END, build_tokenizer
+from vllm_integrations.testing.script import Script
+from vllm_integrations.testing.spec import ModelSpec, Training
+from vllm_integrations.testing.tokenizer import build_tokenizer, training_corpus
 from vllm_integrations.transports.grpc.templates import render_chat
 
-SEED = 1234
-HIDDEN = 256
-LAYERS = 2
-HEADS = 4  # head_dim 64: vLLM's CPU attention rejects smaller heads
-KV_HEADS = 2
-MAX_POSITIONS = 2048
-LEARNING_RATE = 3e-3
-MAX_STEPS = 1200
-CHECK_EVERY = 25
-MIN_MARGIN = 3.0  # logit gap between the scripted token and the runner-up
-MAX_BATCH_TOKENS = 6000
+_ARCHITECTURES = {
+    "qwen2": ("Qwen2Config", "Qwen2ForCausalLM"),
+    "llama": ("LlamaConfig", "LlamaForCausalLM"),
+}
+_WEIGHT_FILES = ("config.json", "generation_config.json", "model.safetensors")
 
 
 @dataclass(frozen=True)
@@ -36,16 +32,16 @@ class Example:
     completion_ids: list[int]
 
 
-def render_examples(tokenizer: Any) -> list[Example]:
+def render_examples(tokenizer: Any, spec: ModelSpec) -> list[Example]:
     """Every script as token IDs, rendered with the tokenizer's own template, as vLLM does."""
     examples = []
-    for script in SCRIPTS:
+    for script in spec.scripts:
         for spelling in script.spellings:
-            examples.append(_example(tokenizer, script, spelling))
+            examples.append(_example(tokenizer, spec, script, spelling))
     return examples
 
 
-def _example(tokenizer: Any, script: Script, spelling: str) -> Example:
+def _example(tokenizer: Any, spec: ModelSpec, script: Script, spelling: str) -> Example:
     _, prompt_ids = render_chat(
         tokenizer,
         script.chat_messages(),
@@ -55,44 +51,82 @@ def _example(tokenizer: Any, script: Script, spelling: str) -> Example:
     return Example(
         name=f"{script.name}[{spelling}]",
         prompt_ids=prompt_ids,
-        completion_ids=tokenizer.encode(script.completion() + IM_END, add_special_tokens=False),
+        completion_ids=tokenizer.encode(
+            spec.completion(script) + spec.tokenizer.eos, add_special_tokens=False
+        ),
     )
 
 
-def build_model(out_dir: Path, *, log: Any = print) -> None:
-    """Build tokenizer and weights into ``out_dir`` (an empty directory)."""
+def build_model(
+    out_dir: Path, spec: ModelSpec, *, weights: Path | None = None, log: Any = print
+) -> None:
+    """Build tokenizer and weights into ``out_dir`` (an empty directory); with ``weights``, the
+    built model of ``spec.weights_from``, take its weights instead of training."""
     import torch
-    from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoTokenizer, GenerationConfig
 
-    torch.manual_seed(SEED)
-    build_tokenizer().save_pretrained(out_dir)
+    torch.manual_seed(spec.training.seed)
+    template = spec.chat_template()
+    corpus = training_corpus(spec.scripts, template, spec.completion)
+    build_tokenizer(corpus, spec.tokenizer, template).save_pretrained(out_dir)
     # Train on the prompts exactly as vLLM will tokenize them: with the tokenizer as loaded.
     tokenizer = AutoTokenizer.from_pretrained(out_dir)
-    examples = render_examples(tokenizer)
-    eos_id = int(tokenizer.convert_tokens_to_ids(IM_END))
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=HIDDEN,
-        intermediate_size=HIDDEN * 3,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        num_key_value_heads=KV_HEADS,
-        max_position_embeddings=MAX_POSITIONS,
-        tie_word_embeddings=True,
-        bos_token_id=eos_id,
-        eos_token_id=eos_id,
-        pad_token_id=tokenizer.pad_token_id,
-        dtype="float32",
-    )
-    model = Qwen2ForCausalLM(config)
-    _train(model, examples, log)
+    examples = render_examples(tokenizer, spec)
+    if weights is not None:
+        _reuse_weights(spec, examples, weights, out_dir)
+        return
+    model = _new_model(spec, tokenizer)
+    _train(model, examples, spec.training, log)
     model.generation_config = GenerationConfig(
-        eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id
+        bos_token_id=model.config.bos_token_id if spec.tokenizer.bos else None,
+        eos_token_id=model.config.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     model.save_pretrained(out_dir, safe_serialization=True)
 
 
-def _batches(examples: list[Example], pad_id: int) -> list[tuple[Any, Any, Any]]:
+def _new_model(spec: ModelSpec, tokenizer: Any) -> Any:
+    """A randomly initialised model of the spec's architecture and shape."""
+    import transformers
+
+    config_name, model_name = _ARCHITECTURES[spec.training.architecture]
+    shape = spec.training
+    eos_id = int(tokenizer.convert_tokens_to_ids(spec.tokenizer.eos))
+    bos = spec.tokenizer.bos
+    config = getattr(transformers, config_name)(
+        vocab_size=len(tokenizer),
+        hidden_size=shape.hidden,
+        intermediate_size=shape.hidden * 3,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        max_position_embeddings=shape.max_positions,
+        tie_word_embeddings=True,
+        bos_token_id=int(tokenizer.convert_tokens_to_ids(bos)) if bos else eos_id,
+        eos_token_id=eos_id,
+        pad_token_id=tokenizer.pad_token_id,
+        dtype="float32",
+    )
+    return getattr(transformers, model_name)(config)
+
+
+def _reuse_weights(spec: ModelSpec, examples: list[Example], weights: Path, out_dir: Path) -> None:
+    """Copy the weights of ``spec.weights_from`` once every example is the same token IDs under
+    both tokenizers (what makes the weights fit)."""
+    from transformers import AutoTokenizer
+
+    assert spec.weights_from is not None
+    base = render_examples(AutoTokenizer.from_pretrained(weights), spec.weights_from)
+    if base != examples:
+        raise RuntimeError(
+            f"{spec.name} tokenizes its scripts unlike {spec.weights_from.name}: "
+            "its weights do not fit, train it instead"
+        )
+    for name in _WEIGHT_FILES:
+        shutil.copy2(weights / name, out_dir / name)
+
+
+def _batches(examples: list[Example], pad_id: int, budget: int) -> list[tuple[Any, Any, Any]]:
     """Length-sorted batches under a token budget: one full-batch gradient, less padding."""
     import torch
 
@@ -100,7 +134,7 @@ def _batches(examples: list[Example], pad_id: int) -> list[tuple[Any, Any, Any]]
     groups: list[list[Example]] = [[]]
     for example in ordered:
         length = len(example.prompt_ids) + len(example.completion_ids)
-        if groups[-1] and length * (len(groups[-1]) + 1) > MAX_BATCH_TOKENS:
+        if groups[-1] and length * (len(groups[-1]) + 1) > budget:
             groups.append([])
         groups[-1].append(example)
     batches = []
@@ -118,16 +152,17 @@ def _batches(examples: list[Example], pad_id: int) -> list[tuple[Any, Any, Any]]
     return batches
 
 
-def _train(model: Any, examples: list[Example], log: Any) -> None:
+def _train(model: Any, examples: list[Example], training: Training, log: Any) -> None:
     import torch
 
-    batches = _batches(examples, model.config.pad_token_id)
+    batches = _batches(examples, model.config.pad_token_id, training.max_batch_tokens)
     label_count = sum(int((labels != -100).sum()) for _, labels, _ in batches)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=training.learning_rate, weight_decay=0.0)
+    steps = training.max_steps
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / MAX_STEPS))
+        optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps))
     )
-    for step in range(1, MAX_STEPS + 1):
+    for step in range(1, steps + 1):
         model.train()
         optimizer.zero_grad()
         total = 0.0
@@ -141,12 +176,12 @@ def _train(model: Any, examples: list[Example], log: Any) -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
-        if step % CHECK_EVERY == 0:
+        if step % training.check_every == 0:
             margin = _min_margin(model, batches)
             log(f"step {step}: loss {total / label_count:.4f}, min margin {margin:.2f}")
-            if margin >= MIN_MARGIN:
+            if margin >= training.min_margin:
                 return
-    raise RuntimeError(f"the tiny model did not learn its scripts in {MAX_STEPS} steps")
+    raise RuntimeError(f"the tiny model did not learn its scripts in {steps} steps")
 
 
 def _min_margin(model: Any, batches: list[tuple[Any, Any, Any]]) -> float:

@@ -14,12 +14,22 @@ from llama_index_instrumentation import get_dispatcher
 
 from vllm_integrations.llama_index import VLLM
 from vllm_integrations.testing import SERVED_MODEL_NAME
+from vllm_integrations.testing.servers import MAX_MODEL_LEN
 
 
 @pytest.fixture
-def llm(base_url: str) -> VLLM:
+def unreported(transport: str) -> dict[str, Any]:
+    """What VLLM must be told because the server does not report it: smg's OpenAI API gives no
+    context window (vLLM's gives ``max_model_len``)."""
+    return {"context_window": MAX_MODEL_LEN} if transport == "gateway" else {}
+
+
+@pytest.fixture
+def llm(base_url: str, unreported: dict[str, Any]) -> VLLM:
     """Greedy VLLM on the scripted tiny model."""
-    return VLLM(model=SERVED_MODEL_NAME, base_url=base_url, temperature=0, max_tokens=512)
+    return VLLM(
+        model=SERVED_MODEL_NAME, base_url=base_url, temperature=0, max_tokens=512, **unreported
+    )
 
 
 class EventLog(BaseEventHandler):
