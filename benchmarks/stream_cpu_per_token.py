@@ -55,6 +55,7 @@ from smg_grpc_proto import vllm_engine_pb2 as pb
 from smg_grpc_proto import vllm_engine_pb2_grpc as pb_grpc
 
 from vllm_integrations.langchain import ChatVLLM
+from vllm_integrations.transports import TransportOptions
 from vllm_integrations.transports.grpc.connection import Connection
 
 PROMPT = "hi"
@@ -103,7 +104,7 @@ def _token_ids(responses: Iterable[Any]) -> list[int]:
 def reader_loop(url: str, generation: Generation) -> Variant:
     """The floor of the gRPC wire as ChatVLLM reads it: this package's HTTP/2 reader, token
     IDs collected, nothing decoded."""
-    connection = Connection(url)
+    connection = Connection(url, TransportOptions())
 
     def consume() -> list[int]:
         return _token_ids(connection.generate(_generate_request()))

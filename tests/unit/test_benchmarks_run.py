@@ -56,3 +56,12 @@ def test_concurrent_streams_benchmark_completes_every_stream(vllm_tiny_model: Pa
     assert [row["transport"] for row in report["results"]] == ["grpc", "http"]
     for row in report["results"]:
         assert (row["errors"], row["tokens"]) == (0, 8 * 20), row["first_error"]
+
+
+def test_parser_cost_benchmark_measures_every_parser_at_each_length() -> None:
+    report = run_benchmark("parser_cost.py", *("--tokens", "40", "80", "--repeats", "1"))
+    rows = {(row["parser"], row["tokens"]): row["us_per_token"] for row in report["results"]}
+    parsers = {parser for parser, _ in rows}
+    assert {"qwen3 + hermes", "kimi_k2 + kimi_k2", "granite"} <= parsers
+    assert set(rows) == {(parser, tokens) for parser in parsers for tokens in (40, 80)}
+    assert all(us > 0 for us in rows.values())

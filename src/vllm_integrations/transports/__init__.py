@@ -4,30 +4,31 @@ picks one by the base URL's scheme, importing the gRPC one only when it is asked
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vllm_integrations.extras import require_extra
 from vllm_integrations.settings import transport_for
-from vllm_integrations.transports.base import Transport
+from vllm_integrations.transports.base import (
+    EmbeddingTransport,
+    RerankTransport,
+    Transport,
+    TransportOptions,
+)
 
-__all__ = ["Transport", "TransportOptions", "open_transport"]
+if TYPE_CHECKING:
+    from vllm_integrations.transports.http.transport import HttpTransport
 
-
-@dataclass(frozen=True)
-class TransportOptions:
-    """What an adapter says about how to reach its server; each transport reads its part."""
-
-    api_key: str = ""
-    timeout: float | None = None
-    max_retries: int = 2
-    headers: Mapping[str, str] = field(default_factory=dict)
-    tokenizer: str | None = None
-    """gRPC: the tokenizer's path or hub id (default: the server's own files)."""
-    reasoning_parser: str | None = None
-    """gRPC: vLLM's name of the reasoning parser (default: the one the server runs)."""
-    tool_call_parser: str | None = "hermes"
-    """gRPC: vLLM's name of the tool-call parser."""
+__all__ = [
+    "EmbeddingTransport",
+    "RerankTransport",
+    "Transport",
+    "TransportOptions",
+    "check_embedding_options",
+    "check_rerank_base_url",
+    "open_embedding_transport",
+    "open_rerank_transport",
+    "open_transport",
+]
 
 
 def open_transport(base_url: str, options: TransportOptions) -> Transport:
@@ -36,20 +37,60 @@ def open_transport(base_url: str, options: TransportOptions) -> Transport:
         require_extra("grpc", purpose=f"the gRPC transport ({base_url})")
         from vllm_integrations.transports.grpc.transport import GrpcTransport
 
-        return GrpcTransport(
-            base_url,
-            timeout=options.timeout,
-            tokenizer=options.tokenizer,
-            reasoning_parser=options.reasoning_parser,
-            tool_call_parser=options.tool_call_parser,
-            metadata=options.headers,
-        )
+        return GrpcTransport(base_url, options)
     from vllm_integrations.transports.http.transport import HttpTransport
 
-    return HttpTransport(
-        base_url,
-        options.api_key,
-        timeout=options.timeout,
-        max_retries=options.max_retries,
-        default_headers=options.headers,
-    )
+    return HttpTransport(base_url, options)
+
+
+def open_embedding_transport(transport: Transport) -> EmbeddingTransport:
+    """Embeddings over ``transport``'s connections (one that embeds itself is used as it is)."""
+    if isinstance(transport, EmbeddingTransport):
+        return transport
+    from vllm_integrations.transports.http.transport import HttpTransport
+
+    if isinstance(transport, HttpTransport):
+        return _http_embeddings(transport)
+    from vllm_integrations.transports.grpc.embeddings import GrpcEmbeddings
+    from vllm_integrations.transports.grpc.transport import GrpcTransport
+
+    if isinstance(transport, GrpcTransport):
+        return GrpcEmbeddings(transport)
+    raise TypeError(f"{type(transport).__name__} neither embeds nor is this package's transport")
+
+
+def open_rerank_transport(transport: Transport) -> RerankTransport:
+    """Reranking over ``transport``'s connections: vLLM's HTTP API only."""
+    if isinstance(transport, RerankTransport):
+        return transport
+    check_rerank_base_url(transport.base_url)
+    from vllm_integrations.transports.http.transport import HttpTransport
+
+    if isinstance(transport, HttpTransport):
+        return _http_embeddings(transport)
+    raise TypeError(f"{type(transport).__name__} neither reranks nor is this package's transport")
+
+
+def _http_embeddings(transport: HttpTransport) -> RerankTransport:
+    from vllm_integrations.transports.http.embeddings import HttpEmbeddings
+
+    return HttpEmbeddings(transport)
+
+
+def check_embedding_options(
+    base_url: str, *, dimensions: int | None, normalize: bool | None
+) -> None:
+    """Refuse, when an adapter is built, embedding options its transport cannot carry."""
+    if transport_for(base_url) == "grpc":
+        from vllm_integrations.transports.grpc.embeddings import check_options
+
+        check_options(dimensions=dimensions, normalize=normalize)
+
+
+def check_rerank_base_url(base_url: str) -> None:
+    """Reranking is vLLM's HTTP API's alone: refuse a gRPC base URL when the reranker is built."""
+    if transport_for(base_url) == "grpc":
+        raise ValueError(
+            f"vLLM's gRPC API has no rerank call (its VllmEngine service generates and embeds "
+            f"only): give the reranker the server's http(s):// base_url, not {base_url!r}"
+        )
