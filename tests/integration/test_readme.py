@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import re
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.readme_examples import EXAMPLES, README, check_output
+from tests.readme_examples import OTHER_EXAMPLES, README, check_output, example_ids
 
 
-@pytest.mark.parametrize("code", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
+@pytest.mark.parametrize("code", OTHER_EXAMPLES, ids=example_ids(OTHER_EXAMPLES))
 def test_readme_example_runs(
     code: str,
     request: pytest.FixtureRequest,
@@ -18,6 +19,18 @@ def test_readme_example_runs(
     monkeypatch: pytest.MonkeyPatch,
     vllm_server_python: str,
 ) -> None:
+    run_readme_example(code, request, capsys, monkeypatch, vllm_server_python)
+
+
+def run_readme_example(
+    code: str,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    vllm_server_python: str,
+) -> None:
+    """Run one example as a user's script, against the test servers it names, and check what
+    it prints (the embedding examples run in tests/integration/embeddings/, with their server)."""
     monkeypatch.setenv("VLLM_SERVER_PYTHON", vllm_server_python)
     if "ChatVLLM" in code or "vllm_integrations.llama_index" in code:
         monkeypatch.setenv("VLLM_BASE_URL", request.getfixturevalue("vllm_http_base_url"))
@@ -40,3 +53,10 @@ def test_readme_starts_with_the_two_commands() -> None:
     first_block = README.read_text("utf-8").split("```")[1]
     assert "make demo" in first_block
     assert "make test" in first_block
+
+
+def test_every_image_the_readme_shows_is_in_the_repository() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text("utf-8"))
+    assert images, "the README shows the chat page"
+    missing = [path for path in images if not (README.parent / path).is_file()]
+    assert not missing, f"the README links images that are not committed: {missing}"

@@ -4,6 +4,7 @@ And installing the package changes nobody's test run: its pytest fixtures are op
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.packaging.conftest import Env
+from tests.packaging.conftest import Env, run
 from tests.readme_examples import check_output, example
 
 IMPORTS = {
@@ -19,16 +20,19 @@ IMPORTS = {
     "llama-index": "from vllm_integrations.llama_index import VLLM",
     "grpc": "from vllm_integrations.grpc import (AsyncStream, AsyncVLLMGrpcClient, Stream, "
     "StructuredOutputs, TokenDecoder, VLLMGrpcClient)",
+    "ui": "from vllm_integrations.ui import ChatPageServer, create_app, serve",
 }
 README_EXAMPLE = {
     "langchain": "chat.stream(",
     "llama-index": "llm.stream_chat(",
     "grpc": "VLLMGrpcClient(",
+    "ui": "ChatPageServer(",
 }
 MISSING = {
     "langchain": ("ChatVLLM(base_url='grpc://127.0.0.1:50051')", "grpc"),
     "llama-index": ("VLLM(base_url='grpc://127.0.0.1:50051')", "grpc"),
     "grpc": ("__import__('vllm_integrations.langchain')", "langchain"),
+    "ui": ("ChatPageServer('grpc://127.0.0.1:50051')", "grpc"),
 }
 CHECK_MISSING = """
 {imports}
@@ -40,7 +44,7 @@ except MissingExtraError as error:
 """
 
 
-@pytest.mark.parametrize("extra", ["langchain", "llama-index", "grpc"])
+@pytest.mark.parametrize("extra", ["langchain", "llama-index", "grpc", "ui"])
 def test_an_extra_alone_imports_runs_its_readme_example_and_names_what_it_lacks(
     extra: str,
     fresh_env: Callable[[str], Env],
@@ -65,6 +69,27 @@ def _server_variables(extra: str, request: pytest.FixtureRequest) -> dict[str, s
         address = urlsplit(request.getfixturevalue("vllm_grpc_base_url"))
         return {"VLLM_GRPC_HOST": str(address.hostname), "VLLM_GRPC_PORT": str(address.port)}
     return {"VLLM_BASE_URL": request.getfixturevalue("vllm_http_base_url")}
+
+
+def test_the_command_runs_from_the_ui_extra_and_names_it_elsewhere(
+    fresh_env: Callable[[str], Env], vllm_http_base_url: str
+) -> None:
+    question = "What is the capital of France?"
+    command = str(fresh_env("ui").root / "bin" / "vllm-integrations")
+    answer = run(
+        [command, "chat", question, "--base-url", vllm_http_base_url, "--temperature", "0"],
+        timeout=120,
+    )
+    assert answer == "The capital of France is Paris.\n"
+    without = subprocess.run(
+        [str(fresh_env("langchain").root / "bin" / "vllm-integrations"), "chat", question],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert without.returncode == 1
+    assert "pip install 'vllm-integrations[ui]'" in without.stderr
 
 
 UNRELATED_TEST = """
