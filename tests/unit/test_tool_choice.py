@@ -17,7 +17,10 @@ from tests.unit.parsers.formats import DEEPSEEK_TAGS
 from tests.unit.parsers.harness import Oracle, shared_oracle
 from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.transports.grpc.parsers import RequestFacts, compose
-from vllm_integrations.transports.grpc.tool_constraint import constrain_tool_calls
+from vllm_integrations.transports.grpc.tool_constraint import (
+    constrain_tool_calls,
+    request_constraint,
+)
 from vllm_integrations.types import assemble_tool_calls
 
 CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -78,12 +81,18 @@ def _named(choice: Any, tools: list[dict[str, Any]]) -> Any:
     return choice
 
 
-def _vllms(oracle: Oracle, path: str, parser: str, case: dict[str, Any]) -> Any:
+def _vllms(
+    oracle: Oracle,
+    path: str,
+    parser: str | None,
+    case: dict[str, Any],
+    reasoning: str | None = None,
+) -> Any:
     structured = case["structured"]
     return oracle.ask(
         {
             "tokenizer": path,
-            "reasoning": None,
+            "reasoning": reasoning,
             "tool": parser,
             "prompt_ids": [],
             "chunks": None,
@@ -124,16 +133,66 @@ def test_constraints_equal_vllms(oracle: Oracle, tokenizer_path: str, parser: st
             with pytest.raises(ValueError, match="not both"):
                 _ours(parser, case)
             continue
-        expected = answer["structured_outputs"]
-        vllm_tag = (expected or {}).get("structural_tag")
-        ours = _ours(parser, case)
-        if vllm_tag is not None:
-            assert ours is not None, case
-            assert isinstance(ours.structural_tag, dict), case
-            normalized = oracle.ask({"normalize_tag": ours.structural_tag})["normalized"]
-            assert normalized == json.loads(vllm_tag), case
-        else:
-            assert (ours.to_http() if ours else None) == expected, case
+        _assert_same(oracle, _ours(parser, case), answer["structured_outputs"], case)
+
+
+def _assert_same(
+    oracle: Oracle, ours: StructuredOutputs | None, expected: Any, case: dict[str, Any]
+) -> None:
+    """Our structured outputs equal vLLM's, a structural tag as xgrammar reads both."""
+    vllm_tag = (expected or {}).get("structural_tag")
+    if vllm_tag is not None:
+        assert ours is not None, case
+        assert isinstance(ours.structural_tag, dict), case
+        normalized = [
+            oracle.ask({"normalize_tag": tag})["normalized"]
+            for tag in (ours.structural_tag, json.loads(vllm_tag))
+        ]
+        assert normalized[0] == normalized[1], case
+    else:
+        assert (ours.to_http() if ours else None) == expected, case
+
+
+EVERY_KIND = [
+    StructuredOutputs(json_schema=CITY),
+    StructuredOutputs(json_object=True),
+    StructuredOutputs(regex=r"\d+"),
+    StructuredOutputs(choice=["yes", "no"]),
+    StructuredOutputs(grammar='root ::= "yes" | "no"'),
+    StructuredOutputs(structural_tag={"type": "structural_tag", "format": {"type": "any_text"}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("reasoning", "parser"),
+    [
+        ("openai_gptoss", None),
+        ("openai_gptoss", "openai"),
+        (None, "openai"),
+        (None, "hermes"),
+        (None, None),
+    ],
+)
+def test_structured_outputs_without_tool_calls_equal_vllms(
+    oracle: Oracle, tokenizer_path: str, reasoning: str | None, parser: str | None
+) -> None:
+    """gpt-oss's renderer moves them into harmony's final channel on every request, with no
+    tools too; other families' leave them alone."""
+    for structured, tools in itertools.product(EVERY_KIND, [[], [WEATHER]]):
+        choice = "none" if tools else None
+        case = {
+            "tools": tools or None,
+            "choice": choice,
+            "parallel": None,
+            "structured": structured,
+        }
+        answer = _vllms(oracle, tokenizer_path, parser, case, reasoning)
+        ours = request_constraint(
+            reasoning, parser, tools, choice, parallel_tool_calls=None, structured=structured
+        )
+        _assert_same(oracle, ours, answer["structured_outputs"], case)
+        moved = reasoning == "openai_gptoss" or parser == "openai"
+        assert (ours != structured) == moved, case
 
 
 def test_a_forced_call_overrides_structured_outputs_with_a_warning() -> None:

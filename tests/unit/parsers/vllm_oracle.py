@@ -70,10 +70,14 @@ def _new_parser(parser_cls: Any, tokenizer: Any, request: Any) -> Any:
     )
 
 
-def _adjusted(parser_cls: Any, tokenizer: Any, request: Any) -> Any:
-    """The request as ``OnlineRenderer`` hands it on (``should_adjust_request``)."""
+def _adjusted(parser_cls: Any, tokenizer: Any, request: Any, harmony: bool) -> Any:
+    """The request as ``OnlineRenderer`` hands it on: gpt-oss's (``adjust_harmony_request``)
+    adjusted whenever a parser is set, the others when ``should_adjust_request``."""
+    if parser_cls is None:
+        return request
     if (
-        parser_cls.always_adjust_request
+        harmony
+        or parser_cls.always_adjust_request
         or parser_cls.reasoning_parser_cls is not None
         or request.tool_choice != "none"
     ):
@@ -175,7 +179,7 @@ def answer(case: dict[str, Any]) -> dict[str, Any]:
     harmony = case["tool"] == "openai" or case["reasoning"] == "openai_gptoss"
     tokenizer = HarmonyTokenizer() if harmony else _tokenizer(case["tokenizer"])
     parser_cls = _parser_class(case, tokenizer)
-    request = _adjusted(parser_cls, tokenizer, _request(case))
+    request = _adjusted(parser_cls, tokenizer, _request(case), harmony)
     result: dict[str, Any] = {"skip_special_tokens": request.skip_special_tokens}
     structured = request.structured_outputs
     result["structured_outputs"] = (

@@ -8,10 +8,11 @@ own call format (``tool_tags``, ``xml_tool_tags``, ``harmony_tool_tags``) for to
 (GLM's parsers, which default to the function strict level, for every request with tools), and
 reads the output with the same parser as under "auto". For gpt-oss the request's structured
 outputs first move into harmony's final channel, as ``HarmonyParser.adjust_request`` moves
-them. A parser without such a format (``pythonic``, ``granite``) gets a JSON schema
-instead for "required" or a named tool (``ToolParser.adjust_request``), and the output is read
-as that JSON. The server's ``--tool-strict-level`` is assumed to be its default, ``auto``: a
-tool's arguments follow its schema only when the tool says ``strict: true``.
+them on every gpt-oss request, with tools or without (``request_constraint``). A parser
+without such a format (``pythonic``, ``granite``) gets a JSON schema instead for "required" or
+a named tool (``ToolParser.adjust_request``), and the output is read as that JSON. The
+server's ``--tool-strict-level`` is assumed to be its default, ``auto``: a tool's arguments
+follow its schema only when the tool says ``strict: true``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vllm_integrations.structured import StructuredOutputs
 from vllm_integrations.tool_choice import named_tool
 from vllm_integrations.transports.grpc.harmony_tool_tags import harmony, in_final_channel
 from vllm_integrations.transports.grpc.parsers import TOOLS
+from vllm_integrations.transports.grpc.parsers.registry import HARMONY_NAMES
 from vllm_integrations.transports.grpc.tool_tags import (
     JSON_BUILDERS,
     Builder,
@@ -41,6 +43,30 @@ BUILDERS: dict[str, Builder] = {**JSON_BUILDERS, **XML_BUILDERS, "harmony": harm
 """vLLM's structural tags by its tool parsers' ``structural_tag_model``."""
 
 
+def request_constraint(
+    reasoning_parser: str | None,
+    tool_call_parser: str | None,
+    tools: Sequence[Mapping[str, Any]],
+    tool_choice: str | Mapping[str, Any] | None,
+    *,
+    parallel_tool_calls: bool | None,
+    structured: StructuredOutputs | None,
+) -> StructuredOutputs | None:
+    """The structured outputs vLLM's renderer leaves on a chat request. For gpt-oss (either
+    parser name) it runs ``HarmonyParser.adjust_request`` on every request, with tools or not."""
+    if tool_call_parser is not None:
+        return constrain_tool_calls(
+            tool_call_parser,
+            tools,
+            tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
+            structured=structured,
+        )
+    if tools and tool_choice not in (None, "auto", "none"):
+        raise ValueError("a forced tool_choice needs a tool_call_parser")
+    return _in_final_channel(structured) if reasoning_parser in HARMONY_NAMES else structured
+
+
 def constrain_tool_calls(
     parser: str,
     tools: Sequence[Mapping[str, Any]],
@@ -51,14 +77,17 @@ def constrain_tool_calls(
 ) -> StructuredOutputs | None:
     """The structured outputs to send for a request with ``tools``: ``structured`` unchanged
     when vLLM would not constrain the calls, else what vLLM sends in its place."""
-    if not tools or tool_choice == "none":
-        return structured
     named = named_tool(tool_choice)
     if named is not None and structured is not None and structured.kind in _EXCLUSIVE:
         raise ValueError(
             "You can only either use constraints for structured outputs or tools, not both "
             "(vLLM refuses a named tool_choice with a JSON schema, regex or choice)"
         )
+    spec = TOOLS[parser]
+    if spec.structural_tag == "harmony":
+        structured = _in_final_channel(structured)  # on every request, tools or not
+    if not tools or tool_choice == "none":
+        return structured
     choice: Choice = "forced" if named is not None else "auto"
     if tool_choice == "required":
         choice = "required"
@@ -69,10 +98,6 @@ def constrain_tool_calls(
             raise ValueError(f"tool_choice names {named!r}, which is not among the tools")
     if choice != "auto" and not functions:
         raise ValueError("tool_choice 'required' needs at least one function tool")
-    spec = TOOLS[parser]
-    if spec.structural_tag == "harmony" and structured is not None:
-        # gpt-oss writes channel headers first: vLLM moves the output into the final channel
-        structured = _structural(in_final_channel(_as_format(structured)))
     if spec.structural_tag is None:
         return _json_schema(spec.forced_schema, functions, choice, parallel_tool_calls, structured)
     level = spec.strict_level
@@ -92,6 +117,11 @@ def constrain_tool_calls(
     elif structured is not None:
         _warn_ignored()
     return _structural(tag_format)
+
+
+def _in_final_channel(structured: StructuredOutputs | None) -> StructuredOutputs | None:
+    """gpt-oss writes channel headers first: vLLM moves the output into the final channel."""
+    return None if structured is None else _structural(in_final_channel(_as_format(structured)))
 
 
 def _structural(tag_format: dict[str, Any]) -> StructuredOutputs:

@@ -23,7 +23,7 @@ from vllm_integrations.transports.grpc.parsers import RequestFacts, check_parser
 from vllm_integrations.transports.grpc.session import GenerationSession, ModelSetup, ToolPolicy
 from vllm_integrations.transports.grpc.templates import render_chat
 from vllm_integrations.transports.grpc.tokenizer_cache import load_tokenizer, unpack_tokenizer
-from vllm_integrations.transports.grpc.tool_constraint import constrain_tool_calls
+from vllm_integrations.transports.grpc.tool_constraint import request_constraint
 from vllm_integrations.transports.replies import ReplyCollector
 from vllm_integrations.types import (
     ChatDelta,
@@ -191,16 +191,11 @@ class GrpcTransport:
     @staticmethod
     def _tool_call_constraint(setup: ModelSetup, request: ChatRequest) -> StructuredOutputs | None:
         """The request's structured outputs, or the structural tag vLLM's server would use in
-        their place to enforce tool_choice and parallel_tool_calls."""
-        if not request.tools:
-            return request.structured_outputs
-        if setup.tool_call_parser is None:
-            if request.tool_choice not in (None, "auto", "none"):
-                raise ValueError("a forced tool_choice needs a tool_call_parser")
-            return request.structured_outputs
-        return constrain_tool_calls(
+        their place to enforce tool_choice and parallel_tool_calls (or gpt-oss's channels)."""
+        return request_constraint(
+            setup.reasoning_parser,
             setup.tool_call_parser,
-            request.tools,
+            request.tools or (),
             request.tool_choice,
             parallel_tool_calls=request.parallel_tool_calls,
             structured=request.structured_outputs,
