@@ -3,7 +3,6 @@ address, and a connection that breaks mid-reply (a scripted transport)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -13,22 +12,17 @@ from tests.browser.chat_page import ChatPage, text
 from tests.unit.fake_transport import INFO, FakeTransport, Step
 from vllm_integrations.errors import APIConnectionError
 from vllm_integrations.langchain import ChatVLLM
+from vllm_integrations.server.processes import free_port
 from vllm_integrations.types import ChatDelta
 from vllm_integrations.ui import ChatPageServer
 
 
-@pytest.fixture
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(params=["http", "grpc"])
-def nowhere(request: pytest.FixtureRequest, free_port: int) -> Iterator[str]:
+def nowhere(request: pytest.FixtureRequest) -> Iterator[str]:
     """A chat page for a vLLM address where nothing listens."""
     suffix = "/v1" if request.param == "http" else ""
-    chat = ChatVLLM(base_url=f"{request.param}://127.0.0.1:{free_port}{suffix}", max_retries=0)
+    port = free_port("127.0.0.1")
+    chat = ChatVLLM(base_url=f"{request.param}://127.0.0.1:{port}{suffix}", max_retries=0)
     with ChatPageServer(chat) as server:
         yield server.url
 

@@ -18,6 +18,7 @@ from types import ModuleType
 import httpx
 
 from tests.gateway.examples import SERVE_URL, block, run_curl, sse_events
+from vllm_integrations.server.processes import free_port
 from vllm_integrations.testing import SERVED_MODEL_NAME, script
 from vllm_integrations.testing.raw_grpc import running_requests
 
@@ -43,7 +44,7 @@ def test_the_readme_curl_is_the_one_make_serve_prints() -> None:
 def test_serve_prints_a_working_curl_and_stops_on_ctrl_c(
     vllm_grpc_base_url: str, vllm_server_python: str
 ) -> None:
-    port, page_port = _free_port(), _free_port()
+    port, page_port = free_port("127.0.0.1"), free_port("127.0.0.1")
     command = [sys.executable, str(SERVE), "--worker-url", vllm_grpc_base_url]
     serve = subprocess.Popen(
         [*command, "--port", str(port), "--page-port", str(page_port)],
@@ -72,13 +73,6 @@ def test_serve_prints_a_working_curl_and_stops_on_ctrl_c(
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", page_port)) != 0  # and the page
     assert running_requests(vllm_grpc_base_url) == 0  # the shared worker still serves
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _read_until(process: subprocess.Popen[bytes], line: str, *, seconds: float) -> str:
