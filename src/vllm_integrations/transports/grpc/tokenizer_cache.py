@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -61,13 +62,26 @@ def unpack_tokenizer(chunks: Iterable[Any], *, address: str) -> str:
     return str(target)
 
 
+class _NoTorchAdvice(logging.Filter):
+    """Drops transformers' import-time advice that PyTorch is missing: only its tokenizers are
+    used here, which need no PyTorch, so the line on the user's stderr would only mislead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("PyTorch was not found")
+
+
 def load_tokenizer(source: str) -> Any:
     """The transformers tokenizer at ``source`` (a folder or hub id), loaded once per process;
     the lock also keeps concurrent first uses off transformers' lazy imports."""
     with _LOCK:
         tokenizer = _LOADED.get(source)
         if tokenizer is None:
-            from transformers import AutoTokenizer
+            quiet = _NoTorchAdvice()
+            logging.getLogger("transformers").addFilter(quiet)
+            try:
+                from transformers import AutoTokenizer
+            finally:
+                logging.getLogger("transformers").removeFilter(quiet)
 
             tokenizer = _LOADED[source] = AutoTokenizer.from_pretrained(source)
         return tokenizer
