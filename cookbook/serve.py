@@ -14,7 +14,7 @@ import contextlib
 import json
 import shlex
 import signal
-import threading
+import time
 from types import FrameType
 
 from vllm_integrations.langchain import ChatVLLM
@@ -61,7 +61,8 @@ def main() -> None:
         print(f"Try:\n{curl_example(gateway.base_url)}", flush=True)
         print("Ctrl-C stops it.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            while True:  # short sleeps: Ctrl-C taken by another thread runs once this one wakes
+                time.sleep(0.2)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -50,7 +50,7 @@ def test_serve_prints_a_working_curl_and_stops_on_ctrl_c(
         [*command, "--port", str(port), "--page-port", str(page_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "VLLM_SERVER_PYTHON": vllm_server_python},
+        env={**os.environ, "VLLM_SERVER_PYTHON": vllm_server_python, "PYTHONFAULTHANDLER": "1"},
     )
     try:
         printed = _read_until(serve, READY_LINE, seconds=120)
@@ -66,13 +66,25 @@ def test_serve_prints_a_working_curl_and_stops_on_ctrl_c(
         assert httpx.get(f"{page}models").json()["models"] == [SERVED_MODEL_NAME]
     finally:
         serve.send_signal(signal.SIGINT)
-        code = serve.wait(timeout=60)
+        code = _wait_or_dump(serve, seconds=60)
     assert code == 0, serve.stdout.read().decode() if serve.stdout else ""
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # the router is gone
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", page_port)) != 0  # and the page
     assert running_requests(vllm_grpc_base_url) == 0  # the shared worker still serves
+
+
+def _wait_or_dump(process: subprocess.Popen[bytes], *, seconds: float) -> int:
+    """The exit code; a process still running after ``seconds`` is aborted, so that
+    faulthandler prints where each of its threads waits, and the test fails with that."""
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait()
+        printed = process.stdout.read().decode() if process.stdout else ""
+        raise AssertionError(f"serve did not stop {seconds} s after Ctrl-C:\n{printed}") from None
 
 
 def _read_until(process: subprocess.Popen[bytes], line: str, *, seconds: float) -> str:
