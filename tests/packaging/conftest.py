@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 import venv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,28 +49,36 @@ class Env:
         return run([self.python, *args], env=env, cwd=cwd or self.root, timeout=600)
 
 
+EXTRAS = ("langchain", "llama-index", "grpc", "ui", "gateway", "testing")
+"""Every extra the packaging tests install alone."""
+
+
 @pytest.fixture(scope="session")
-def fresh_env(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Env]:
-    """A fresh environment with ``vllm-integrations[EXTRA]`` from the wheel, made once per extra."""
-    made: dict[str, Env] = {}
+def fresh_env(
+    dist: Dist, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Env]]:
+    """A fresh environment with ``vllm-integrations[EXTRA]`` from the wheel, one per extra, all
+    built side by side on first use: pip waits on the disk and the index as much as on the CPU."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        builds = {
+            extra: pool.submit(_install, dist, extra, tmp_path_factory.mktemp(f"venv-{extra}"))
+            for extra in EXTRAS
+        }
+        yield lambda extra: builds[extra].result()
 
-    def make(extra: str) -> Env:
-        if extra not in made:
-            root = tmp_path_factory.mktemp(f"venv-{extra}")
-            venv.create(root, with_pip=True)
-            env = Env(root)
-            env.run(
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                f"{dist.wheel}[{extra}]",
-            )
-            made[extra] = env
-        return made[extra]
 
-    return make
+def _install(dist: Dist, extra: str, root: Path) -> Env:
+    venv.create(root, with_pip=True)
+    env = Env(root)
+    env.run(
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        f"{dist.wheel}[{extra}]",
+    )
+    return env
 
 
 def run(

@@ -15,7 +15,12 @@ from vllm_integrations.testing.variants import TINY
 REASONING_PARSER = TINY.reasoning_parser
 MAX_MODEL_LEN = 2048
 CPU_FLAGS = ("--gpu-memory-utilization", "0.3")  # on CPU, a fraction of RAM
-CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}  # GiB of KV cache: plenty for a tiny model
+CPU_ENV = {
+    "VLLM_CPU_KVCACHE_SPACE": "1",  # GiB of KV cache: plenty for a tiny model
+    # vLLM 0.32 on CPU cannot load its own AOT-compiled artifacts ("'function' object has no
+    # attribute 'finalize_loading'") and compiles twice per start; the plain compile cache loads.
+    "VLLM_USE_AOT_COMPILE": "0",
+}
 SMG_TOOL_CALL_PARSERS = {"hermes": "qwen"}
 """smg's own names for vLLM's tool-call parsers of the tiny models (``qwen``: hermes-style)."""
 
