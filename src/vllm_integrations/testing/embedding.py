@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vllm_integrations.server import LocalVLLMServer, Protocol
-from vllm_integrations.testing.servers import CPU_ENV, CPU_FLAGS
+from vllm_integrations.testing.servers import CPU_FLAGS, cpu_env
 
 EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
 """The name the test servers serve the embedding model under."""
@@ -56,7 +56,7 @@ def embedding_model_server(
         "served_model_name": EMBEDDING_MODEL_NAME,
         "dtype": "float32",
         "extra_args": ("--runner", "pooling", *CPU_FLAGS),
-        "env": CPU_ENV,
+        "env": cpu_env(protocol),
         "python": python,
     }
     settings.update(overrides)

@@ -21,6 +21,19 @@ CPU_ENV = {
     # attribute 'finalize_loading'") and compiles twice per start; the plain compile cache loads.
     "VLLM_USE_AOT_COMPILE": "0",
 }
+
+
+def cpu_env(protocol: Protocol) -> dict[str, str]:
+    """``CPU_ENV`` with the engine bound to its own half of this process's CPUs: the HTTP server
+    to the first half, the gRPC server to the second. By default vLLM binds every server's engine
+    to the same cores, so an HTTP and a gRPC server started together load (and decode) on one
+    core while the other idles."""
+    cpus = sorted(os.sched_getaffinity(0))
+    half = max(1, len(cpus) // 2)
+    mine = cpus[:half] if protocol == "http" else cpus[-half:]
+    return {**CPU_ENV, "VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, mine))}
+
+
 SMG_TOOL_CALL_PARSERS = {"hermes": "qwen"}
 """smg's own names for vLLM's tool-call parsers of the tiny models (``qwen``: hermes-style)."""
 
@@ -46,7 +59,7 @@ def tiny_model_server(
         "max_model_len": MAX_MODEL_LEN,
         "dtype": "float32",
         "extra_args": CPU_FLAGS,
-        "env": CPU_ENV,
+        "env": cpu_env(protocol),
         "python": python,
     }
     settings.update(overrides)
