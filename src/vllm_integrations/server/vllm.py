@@ -17,6 +17,7 @@ from typing import Literal
 
 import httpx
 
+from vllm_integrations.errors import ServerStartError
 from vllm_integrations.extras import require_extra
 from vllm_integrations.server.processes import (
     ChildProcess,
@@ -34,6 +35,9 @@ _MODULES: dict[Protocol, str] = {
     "http": "vllm.entrypoints.openai.api_server",
     "grpc": "vllm.entrypoints.launchers.grpc_server",
 }
+_PORT_TAKEN = "address already in use"
+"""What vLLM's HTTP (uvicorn) and gRPC servers log when their port is taken."""
+_PORT_ATTEMPTS = 3
 _API_KEY_VARIABLE = "VLLM_API_KEY"
 """vLLM's HTTP server checks this key when set: the key goes here, never on the command line
 (where ``ps`` shows it to every user of the machine)."""
@@ -90,6 +94,7 @@ class LocalVLLMServer:
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self._child: ChildProcess | None = None
+        self._picks_port = port is None
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -166,11 +171,29 @@ class LocalVLLMServer:
     def wait_until_ready(self) -> None:
         """Block until the launched server answers (HTTP: ``/v1/models``; gRPC: the health
         service says SERVING); ``ServerStartError`` with the log tail if it exits or times out."""
-        if self._child is None:
-            raise RuntimeError("launch() the server first")
-        probe: ReadinessProbe = _HttpProbe(self) if self.protocol == "http" else _GrpcProbe(self)
         what = f"vLLM {self.protocol} server for {self.model!r}"
-        self._child.wait_until_ready(probe, timeout=self.startup_timeout, what=what)
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            if self._child is None:
+                raise RuntimeError("launch() the server first")
+            try:
+                self._child.wait_until_ready(self._probe(), timeout=self.startup_timeout, what=what)
+                return
+            except ServerStartError as error:
+                lost_port = _PORT_TAKEN in error.log_tail.lower()
+                if not (self._picks_port and lost_port and attempt < _PORT_ATTEMPTS):
+                    raise
+            self._relaunch_on_another_port()
+
+    def _probe(self) -> ReadinessProbe:
+        return _HttpProbe(self) if self.protocol == "http" else _GrpcProbe(self)
+
+    def _relaunch_on_another_port(self) -> None:
+        """The free port this server was given was taken before vLLM bound it (vLLM binds it
+        only once the model is loaded, and its own processes take free ports meanwhile): start
+        again on another one."""
+        self.stop()
+        self.port = None
+        self.launch()
 
     def stop(self) -> None:
         """Stop the server and every process it started; safe to call more than once."""
